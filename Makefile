@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+QUICKSTART ?= experiments/quickstart.yaml
+
+.PHONY: run test setup lint bench browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/find_python.sh
+	@python=$$(./scripts/find_python.sh) || exit 1; \
+	  echo "Using $$python ($$($$python --version))"; \
+	  [ -x $(PY) ] || $$python -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (jss-market)" >/dev/null
+	@touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/marketplace jss examples/contracts.csv
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check marketplace tests benchmarks
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache
