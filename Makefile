@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml scripts/find_python.sh
 run: $(STAMP)
 	$(VENV)/bin/marketplace jss examples/contracts.csv
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+# Debian's chromium for the dashboard browser test (apt-get when missing; Playwright never downloads one)
+browser:
+	@bash scripts/ensure_browser.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check marketplace tests benchmarks
