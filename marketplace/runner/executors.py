@@ -1,0 +1,114 @@
+"""Execution backends behind one ``concurrent.futures.Executor`` interface.
+
+* ``workers=1``: :class:`InProcessExecutor`, runs each task in this process (debuggable, no pickling
+  of results, no start-up cost);
+* ``workers=N`` (default: every core this process may use): ``ProcessPoolExecutor`` started with
+  the ``forkserver`` context (``spawn`` where that is missing), never ``fork``: forking a process
+  that holds threads (rich's progress refresh, Dask's event loop) is unsafe;
+* ``scheduler="tcp://host:port"``: an existing Dask distributed cluster through
+  ``distributed.Client(address).get_executor()``. Dask is imported only here, only when asked for.
+
+Every backend runs the same task function (:func:`marketplace.runner.execute.execute_run`), which
+writes its run folder where it runs and returns only a small record.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+
+class InProcessExecutor(Executor):
+    """Runs each submitted call immediately in the calling process."""
+
+    def __init__(self) -> None:
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+@dataclass
+class Backend:
+    """An open executor plus what the orchestrator needs to know about it."""
+
+    executor: Executor
+    kind: str  # "in-process", "process-pool" or "dask"
+    slots: int  # tasks that can run at the same time
+    address: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "dask":
+            return f"Dask cluster {self.address} ({self.slots} worker threads)"
+        if self.kind == "process-pool":
+            return f"local process pool ({self.slots} workers)"
+        return "in-process (1 worker)"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects CPU affinity / cgroup-limited sets)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextmanager
+def open_backend(
+    workers: int | None = None, scheduler: str | None = None, *, connect_timeout: float = 30
+) -> Iterator[Backend]:
+    """Open the backend asked for, and close it (and only what it opened) on exit."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
+            raise RuntimeError("--scheduler needs dask[distributed] installed") from exc
+        client = Client(scheduler, timeout=connect_timeout)
+        try:
+            slots = sum(client.nthreads().values()) or 1
+            executor = client.get_executor(pure=False)
+            try:
+                yield Backend(executor, "dask", slots, scheduler)
+            finally:
+                executor.shutdown(wait=False)
+        finally:
+            client.close()
+        return
+    n = workers or available_cores()
+    if n < 1:
+        raise ValueError(f"--workers must be at least 1 (got {workers})")
+    if n == 1:
+        executor = InProcessExecutor()
+        try:
+            yield Backend(executor, "in-process", 1)
+        finally:
+            executor.shutdown()
+        return
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
+    try:
+        yield Backend(pool, "process-pool", n)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

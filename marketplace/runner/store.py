@@ -1,0 +1,322 @@
+"""The results folder of an experiment: layout, atomic writes, resume bookkeeping and provenance.
+
+```
+results/<name>/
+  manifest.json            resolved config + hash, versions, git commit, seeds, times, run statuses
+  summary.parquet          one row per finished run: run_id, combination, replication, seed,
+                           the swept parameters (dotted names) and every scalar metric
+  <table>.parquet          each per-run metric table, concatenated with a leading run_id column
+  runs/<run_id>/run.json   parameters, seed, metrics, status (traceback when it failed)
+  runs/<run_id>/<table>.parquet   the model's output tables and the run's metric tables
+```
+
+Run folders are written under ``runs/.tmp-*`` and renamed into place when complete, so a folder
+``runs/<run_id>/`` is always whole: a killed sweep leaves at most some ``.tmp-*`` folders, which a
+resumed sweep deletes. Nothing inside a run folder depends on time, host, backend or worker count
+(times live only in ``manifest.json``), so the same config gives byte-identical run files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.parquet"
+RUNS = "runs"
+RUN_JSON = "run.json"
+TOKEN = ".sweep_token"
+TMP_PREFIX = ".tmp-"
+# File names at the top of a results folder that a metric table may not take.
+RESERVED_TABLES = frozenset({"summary", "aggregate", "manifest", "run", "report"})
+
+
+class StoreError(Exception):
+    """A results folder that cannot be used as asked (exists, not ours, other config)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Deterministic writers
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    """Write ``df`` so that the same data always gives the same bytes (no index, zstd)."""
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        df = df.reset_index()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, str(path), compression="zstd", write_statistics=True)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf -> None; numpy scalars -> Python (JSON has no NaN; None means 'no value')."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(_json_safe(obj), sort_keys=True, indent=1, allow_nan=False) + "\n"
+
+
+def write_json_atomic(obj: Any, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    tmp.write_text(dumps(obj), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Run folders
+
+
+def runs_dir(out_dir: str | Path) -> Path:
+    return Path(out_dir) / RUNS
+
+
+def write_run(
+    runs_path: str | Path,
+    run_id: str,
+    record: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write ``runs/<run_id>/`` atomically: a temporary folder renamed when complete."""
+    runs_path = Path(runs_path)
+    final = runs_path / run_id
+    tmp = runs_path / f"{TMP_PREFIX}{run_id}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        for name, df in (tables or {}).items():
+            write_parquet(df, tmp / f"{name}.parquet")
+        (tmp / RUN_JSON).write_text(dumps(record), encoding="utf-8")
+        if final.exists():  # a failed run being retried
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def read_run(out_dir: str | Path, run_id: str) -> dict[str, Any] | None:
+    path = runs_dir(out_dir) / run_id / RUN_JSON
+    try:
+        return read_json(path)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def scan_finished(out_dir: str | Path, specs: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Run records of finished (status ok) runs that match the planned run exactly.
+
+    A run folder is reused only if its seed and swept values are those of the plan. Failed runs'
+    folders and leftover temporary folders are deleted so that they are run again.
+    """
+    base = runs_dir(out_dir)
+    finished: dict[str, dict[str, Any]] = {}
+    if not base.is_dir():
+        return finished
+    for entry in base.iterdir():
+        if entry.name.startswith(TMP_PREFIX):
+            shutil.rmtree(entry, ignore_errors=True)
+    for spec in specs:
+        record = read_run(out_dir, spec.run_id)
+        if record is None:
+            if (base / spec.run_id).exists():
+                shutil.rmtree(base / spec.run_id, ignore_errors=True)
+            continue
+        same = record.get("seed") == spec.seed and record.get("overrides") == _json_safe(
+            spec.overrides
+        )
+        if record.get("status") == "ok" and same:
+            finished[spec.run_id] = record
+        else:
+            shutil.rmtree(base / spec.run_id, ignore_errors=True)
+    return finished
+
+
+# ---------------------------------------------------------------------------------------------
+# The results folder
+
+
+def prepare(out_dir: str | Path, *, config_hash: str, resume: bool, force: bool) -> dict | None:
+    """Check and create the results folder; return the previous manifest when resuming.
+
+    * missing or empty folder: created (``--resume`` on a fresh folder simply starts);
+    * existing results folder: refused unless ``resume`` (same config hash required) or
+      ``force`` (deleted and started afresh);
+    * an existing, non-empty folder without ``manifest.json`` is never touched, even with force.
+    """
+    out = Path(out_dir)
+    if resume and force:
+        raise StoreError("choose one of --resume and --force")
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        manifest_path = out / MANIFEST
+        if not manifest_path.is_file():
+            raise StoreError(
+                f"{out} exists, is not empty and holds no {MANIFEST}: not a results folder; "
+                "refusing to write into or delete it (choose another --out)"
+            )
+        if resume:
+            previous = read_json(manifest_path)
+            if previous.get("config_hash") != config_hash:
+                raise StoreError(
+                    f"{out} holds results of a different configuration (config hash "
+                    f"{str(previous.get('config_hash'))[:12]} != {config_hash[:12]}); "
+                    "--resume only continues the same experiment: use --force to start over "
+                    "or --out for a new folder"
+                )
+            return previous
+        if force:
+            shutil.rmtree(out)
+        else:
+            raise StoreError(
+                f"{out} already holds results; use --resume to continue them or --force to "
+                "delete them and start again"
+            )
+    runs_dir(out).mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def new_token(out_dir: str | Path) -> str:
+    """Write a random token that workers must find: proves they see the same folder."""
+    token = secrets.token_hex(16)
+    (runs_dir(out_dir) / TOKEN).write_text(token, encoding="utf-8")
+    return token
+
+
+def check_token(runs_path: str | Path, token: str) -> None:
+    path = Path(runs_path) / TOKEN
+    try:
+        found = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        found = None
+    if found != token:
+        raise RuntimeError(
+            f"worker on host {platform.node()!r} cannot see the results folder {runs_path} "
+            "(or it belongs to another sweep): with a Dask cluster, --out must be on a "
+            "filesystem shared by every worker"
+        )
+
+
+def build_summary(
+    out_dir: str | Path, specs: Iterable[Any], swept_paths: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Write ``summary.parquet`` and the concatenated metric tables; return the summary and the
+    table names. Only finished runs appear (failed ones are listed in the manifest)."""
+    out = Path(out_dir)
+    rows: list[dict[str, Any]] = []
+    metric_names: list[str] = []
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for spec in sorted(specs, key=lambda s: s.run_id):
+        record = read_run(out, spec.run_id)
+        if record is None or record.get("status") != "ok":
+            continue
+        row: dict[str, Any] = {
+            "run_id": spec.run_id,
+            "combination": spec.combination,
+            "replication": spec.replication,
+            "seed": spec.seed,
+        }
+        overrides = record.get("overrides", {})
+        for path in swept_paths:
+            row[path] = overrides.get(path)
+        for name, value in record.get("metrics", {}).items():
+            if name not in metric_names:
+                metric_names.append(name)
+            row[name] = math.nan if value is None else value
+        rows.append(row)
+        for name in record.get("tables", {}).get("metrics", []):
+            df = pd.read_parquet(runs_dir(out) / spec.run_id / f"{name}.parquet")
+            df.insert(0, "run_id", spec.run_id)
+            tables.setdefault(name, []).append(df)
+    columns = ["run_id", "combination", "replication", "seed", *swept_paths, *metric_names]
+    summary = pd.DataFrame(rows, columns=columns)
+    for col in ("combination", "replication", "seed"):
+        summary[col] = summary[col].astype("int64")
+    for name in metric_names:
+        with contextlib.suppress(TypeError, ValueError):
+            summary[name] = summary[name].astype("float64")
+    write_parquet(summary, out / SUMMARY)
+    for name, frames in tables.items():
+        write_parquet(pd.concat(frames, ignore_index=True), out / f"{name}.parquet")
+    return summary, sorted(tables)
+
+
+# ---------------------------------------------------------------------------------------------
+# Provenance
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def git_state(path: str | Path | None = None) -> dict[str, Any]:
+    """Commit and dirty flag of the repository holding the ``marketplace`` package."""
+    if path is None:
+        path = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(path), "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def provenance(extra_packages: Iterable[str] = ()) -> dict[str, Any]:
+    versions = {"python": platform.python_version()}
+    for dist in ("mesa", "numpy", "pandas", "pyarrow", "scipy", "pydantic", *extra_packages):
+        versions[dist] = _version(dist)
+    return {
+        "package": {"name": "jss-market", "version": _version("jss-market")},
+        "git": git_state(),
+        "versions": versions,
+        "platform": platform.platform(),
+        "python_executable": sys.executable,
+    }
