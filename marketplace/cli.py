@@ -25,5 +25,9 @@ def main() -> None:
 #   run, validate, list, report -> marketplace.runner / marketplace.analysis
 #   viz       -> marketplace.app (SolaraViz dashboard)
 
+from marketplace.runner.commands import register as _register_runner_commands  # noqa: E402
+
+_register_runner_commands(app)  # run, validate, list, report
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,204 @@
+"""The runner's commands of the ``marketplace`` CLI: run, validate, list, report.
+
+Registered on the shared typer app by :func:`register` (marketplace/cli.py). Each command is a thin
+shell over :mod:`marketplace.runner` or :func:`marketplace.analysis.report.build_report`.
+Exit codes: 0 success, 1 a run (or the report) failed, 2 bad input (config, option, folder),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+EXPERIMENTS_DIR = Path("experiments")
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override a config value, e.g. --set model.weeks=52 or "
+        "--set sweep.grid.clients.rater_mix.dishonest='[0, 0.2]' (value parsed as YAML; "
+        "repeatable).",
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, err=True, fg="red")
+    return typer.Exit(code)
+
+
+def _load(config: Path, overrides: list[str] | None):
+    from marketplace.runner.config import ConfigError, load_config
+
+    try:
+        return load_config(config, overrides or [])
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def run(
+    config: Annotated[Path, typer.Argument(help="Experiment config (YAML).")],
+    set_: SetOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Local worker processes (default: all cores; 1 = in this process).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on an existing Dask cluster, "
+            "e.g. tcp://10.0.0.5:8786 (--out must be on a filesystem every worker sees).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Results folder (default: results/<name>).")
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted or failed sweep: reuse "
+            "finished runs, run the rest (failed runs are retried).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete existing results in the folder and start again.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run an experiment: every parameter combination times its replications."""
+    if resume and force:
+        raise _fail("choose one of --resume and --force")
+    if workers is not None and scheduler:
+        raise _fail("--workers and --scheduler exclude each other (Dask decides the workers)")
+    cfg = _load(config, set_)
+    from marketplace.runner.run import run_experiment
+    from marketplace.runner.store import StoreError
+
+    try:
+        result = run_experiment(
+            cfg,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            force=force,
+            quiet=quiet,
+            config_file=str(config),
+            overrides=list(set_ or []),
+        )
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except OSError as exc:  # e.g. cannot reach the Dask scheduler
+        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    out_dir = result.out_dir
+    lines = [
+        f"{result.n_ok}/{result.n_runs} runs finished ({result.n_reused} reused), "
+        f"{result.n_failed} failed",
+        f"results:  {out_dir}/  (summary.parquet, manifest.json, runs/<run_id>/)",
+    ]
+    if (out_dir / "report.md").exists():
+        lines.append(f"report:   {out_dir / 'report.md'}")
+    if (out_dir / "figures").is_dir():
+        lines.append(f"figures:  {out_dir / 'figures'}/")
+    if not quiet:
+        typer.echo("\n".join(lines))
+    if result.n_failed:
+        shown = ", ".join(result.failed[:10]) + (" ..." if len(result.failed) > 10 else "")
+        raise _fail(
+            f"{result.n_failed} run(s) failed ({shown}); tracebacks in "
+            f"{out_dir}/runs/<run_id>/run.json; rerun with --resume to retry them",
+            1,
+        )
+    if result.report_error:
+        raise _fail(f"the report could not be built:\n{result.report_error}", 1)
+
+
+def validate(
+    config: Annotated[Path, typer.Argument(help="Experiment config (YAML).")],
+    set_: SetOption = None,
+) -> None:
+    """Check a config without running it and show what it would run."""
+    cfg = _load(config, set_)
+    s = cfg.sweep
+    typer.echo(f"{config}: valid")
+    typer.echo(f"  name:          {cfg.name}")
+    if cfg.description:
+        typer.echo(f"  description:   {cfg.description.strip().splitlines()[0]}")
+    typer.echo(f"  combinations:  {len(cfg.points)}")
+    typer.echo(f"  replications:  {s.replications}  (root seed {s.seed})")
+    typer.echo(f"  runs:          {len(cfg.points) * s.replications}")
+    for path in cfg.swept_paths():
+        values = sorted({repr(p[path]) for p in cfg.points})
+        shown = ", ".join(values[:8]) + (f", ... ({len(values)} values)" if len(values) > 8 else "")
+        typer.echo(f"  swept {path}: {shown}")
+    if cfg.model:
+        typer.echo(f"  model:         {cfg.model}")
+    if cfg.analysis:
+        typer.echo(f"  analysis:      {', '.join(cfg.analysis)}")
+    typer.echo(f"  config hash:   {cfg.config_hash()[:16]}")
+
+
+def list_experiments(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder of experiment configs.")
+    ] = EXPERIMENTS_DIR,
+) -> None:
+    """List the experiments shipped in experiments/ with their descriptions."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from marketplace.runner.config import ConfigError, load_config
+
+    if not directory.is_dir():
+        raise _fail(
+            f"no experiments folder {directory} (run from the repository root or pass --dir)"
+        )
+    table = Table("config", "runs", "description", show_lines=False)
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            cfg = load_config(path)
+        except ConfigError as exc:
+            table.add_row(str(path), "-", f"[red]invalid[/]: {exc.problems[0][1]}")
+            continue
+        runs = str(len(cfg.points) * cfg.sweep.replications)
+        table.add_row(str(path), runs, " ".join(cfg.description.split()))
+    Console().print(table)
+
+
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="A results folder (holds manifest.json).")],
+) -> None:
+    """Rebuild aggregate, figures and report.md from stored results (no simulation)."""
+    if not (results_dir / "manifest.json").is_file():
+        raise _fail(f"{results_dir} is not a results folder (no manifest.json)")
+    from marketplace.analysis.report import build_report
+
+    try:
+        build_report(results_dir)
+    except Exception as exc:
+        raise _fail(f"report failed: {type(exc).__name__}: {exc}", 1) from None
+    typer.echo(f"report:   {results_dir / 'report.md'}")
+    typer.echo(f"figures:  {results_dir / 'figures'}/")
+
+
+def register(app: typer.Typer) -> None:
+    """Add run, validate, list and report to the ``marketplace`` app."""
+    app.command("run")(run)
+    app.command("validate")(validate)
+    app.command("list")(list_experiments)
+    app.command("report")(report)
