@@ -1,1 +1,49 @@
-"""scoring layer (see docs/architecture.md)."""
+"""Job Success Score rules as pure, vectorized numpy/pandas functions (no Mesa).
+
+See docs/architecture.md section 1 for the interface and docs/ODD.md section 7.1 for every rule,
+its source and every assumption.
+"""
+
+from .jss import JSSResult, job_success_scores, window_score
+from .outcomes import (
+    END_REASONS,
+    EXCLUSION_REASONS,
+    OUTCOME_NAMES,
+    REASONS,
+    Outcome,
+    classify_outcomes,
+    feedback_class,
+)
+from .rules import (
+    DEFAULT_RULES,
+    ERAS,
+    RULE_FIELDS,
+    RULE_SET_NAMES,
+    SCORE_NAMES,
+    WINDOW_NAMES,
+    RuleSet,
+    get_rules,
+)
+from .weights import contract_weights
+
+__all__ = [
+    "DEFAULT_RULES",
+    "END_REASONS",
+    "ERAS",
+    "EXCLUSION_REASONS",
+    "OUTCOME_NAMES",
+    "REASONS",
+    "RULE_FIELDS",
+    "RULE_SET_NAMES",
+    "SCORE_NAMES",
+    "WINDOW_NAMES",
+    "JSSResult",
+    "Outcome",
+    "RuleSet",
+    "classify_outcomes",
+    "contract_weights",
+    "feedback_class",
+    "get_rules",
+    "job_success_scores",
+    "window_score",
+]
