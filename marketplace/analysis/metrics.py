@@ -1,0 +1,869 @@
+"""Per-run metrics: does a JSS of 90 or more pick out better freelancers, and at what cost?
+
+`run_metrics(outputs, params)` reads the output tables of one run (docs/architecture.md section 2)
+and returns scalar metrics (one summary row) and a few small tables. It runs in the worker, next to
+the simulation, so only these small results travel.
+
+Populations (all taken from the final freelancer snapshot):
+
+* **scored**: active freelancers with a JSS at the end of the run (issue 5: "over active freelancers
+  that have a JSS"). All score-validity metrics use this population.
+* **active**: every active freelancer, with or without a JSS.
+* **incumbents**: freelancers present the whole analysed period (entered by the end of the
+  burn-in, `params.burn_in_weeks`, and still active at the end). Concentration metrics (Ginis, top
+  shares, never hired) use this cohort so that all had the same time to win work and every Gini
+  can be read against its random floor.
+* **newcomers**: freelancers who entered after the burn-in (active or not: leaving because no one
+  hires you is part of the story).
+
+A metric that cannot be computed (too few observations, a table switched off, a library refusing the
+data) is `NaN`; the reason is logged and listed in the `metric_notes` table. A run never fails
+because of its metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+log = logging.getLogger(__name__)
+
+CUTOFF = 90.0
+"""The JSS line under test (percent points)."""
+START_WEEK = 0
+"""Start of the analysed period when `params` gives no `burn_in_weeks`. The analysed period is
+[burn_in_weeks, final week]: the burn-in fills the 24-month JSS window and is discarded."""
+PR_CUTOFFS = tuple(range(70, 101))
+"""JSS cut-offs of the precision/recall curve."""
+TOP_QUANTILE = 0.75
+"""'Good' for precision/recall/AUC = true quality in the top quartile of the scored population."""
+HISTORY_BANDS: tuple[tuple[int, float, str], ...] = (
+    (2, 4, "2-4"),
+    (5, 9, "5-9"),
+    (10, 19, "10-19"),
+    (20, math.inf, "20+"),
+)
+"""Bands of counted outcomes (24-month window) for the one-negative counterfactual."""
+JSS_BAND_EDGES = (-math.inf, 70.0, 80.0, 85.0, 90.0, 95.0, 100.0, math.inf)
+JSS_BAND_LABELS = ("<70", "70-79", "80-84", "85-89", "90-94", "95-99", "100")
+NEWCOMER_MIN_WEEKS = 26
+"""A newcomer counts for `newcomer_never_hired_share` only after this many weeks on the market."""
+PRIVATE_DISSATISFIED_MAX = 6.0
+"""Private 0-10 score at or below which a client is dissatisfied (NPS detractor, 0-6)."""
+PUBLIC_POSITIVE_MIN = 4.0
+"""Public stars at or above which a review is positive (Filippas et al.: >= 4 stars)."""
+SAMPLE_ROWS = 1000
+"""Cap on rows of the per-run freelancer sample kept for figures (committed results stay small)."""
+RANDOM_ALLOCATION_DRAWS = 50
+"""Random allocations averaged for `random_allocation_gini_jobs` (seeded; near its expectation)."""
+MIN_GROUP = 2
+"""Fewest freelancers in a group for a mean / Cohen's d / AUC."""
+MIN_RD_SIDE = 20
+"""Fewest scored freelancers within 20 points on each side of 90 before rdrobust/rddensity run."""
+
+HISTORY_BAND_COLUMNS = {
+    "2-4": "jss_drop_after_one_negative_2_4",
+    "5-9": "jss_drop_after_one_negative_5_9",
+    "10-19": "jss_drop_after_one_negative_10_19",
+    "20+": "jss_drop_after_one_negative_20plus",
+}
+
+METRIC_NAMES: tuple[str, ...] = (
+    # how well the score tracks true quality (scored population)
+    "n_active",
+    "n_scored",
+    "share_with_jss",
+    "spearman_jss_quality",
+    "quality_gap_90",
+    "quality_gap_90_d",
+    "p_above_beats_below_90",
+    "auc_top_quartile",
+    "precision_90",
+    "recall_90",
+    "excluded_good_share_90",
+    "excluded_good_share_90_incl_no_jss",
+    "mean_quality_jss_ge_90",
+    "mean_quality_jss_lt_90",
+    "rd_jump_90",
+    "rd_ci_low_90",
+    "rd_ci_high_90",
+    "rd_pvalue_90",
+    "rd_bandwidth_90",
+    "density_test_p_90",
+    # what the scores look like
+    "share_jss_ge_90",
+    "share_jss_100",
+    "share_top_rated",
+    "mean_public_stars",
+    "share_five_star",
+    "share_pos_public_given_private_dissatisfied",
+    # market
+    "proposals_per_job",
+    "hire_rate",
+    "hires_per_proposal",
+    "proposals_read_per_hire",
+    "refunds_usd",
+    "fees_lost_to_refunds_usd",
+    # concentration (incumbents)
+    "top20_earnings_share",
+    "top10_earnings_share",
+    "gini_jobs",
+    "gini_earnings",
+    "random_allocation_gini_jobs",
+    "never_hired_share",
+    "spearman_quality_jobs",
+    # newcomers
+    "first_hire_weeks_median",
+    "first_hire_weeks_median_hired",
+    "newcomer_never_hired_share",
+    # volatility: one negative outcome
+    "jss_drop_after_one_negative",
+    *HISTORY_BAND_COLUMNS.values(),
+)
+"""Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
+
+TABLE_NAMES = ("precision_recall", "jss_bands", "one_negative_drop", "freelancer_sample",
+               "metric_notes")
+
+
+class _Notes:
+    """Collects why a metric is NaN; logged and returned as the `metric_notes` table."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str]] = []
+
+    def add(self, metric: str, reason: str) -> None:
+        log.info("metric %s is NaN: %s", metric, reason)
+        self.rows.append((metric, reason))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["metric", "reason"]).astype("string")
+
+
+# ----------------------------------------------------------------------------- small statistics
+
+
+def gini(values: Any) -> float:
+    """Gini coefficient of non-negative values (0 = equal, (n-1)/n = one holds everything).
+
+    NaN for an empty vector or an all-zero total (inequality of nothing is undefined).
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n == 0 or x.sum() <= 0:
+        return math.nan
+    if x[0] < 0:
+        raise ValueError("gini needs non-negative values")
+    ranks = np.arange(1, n + 1)
+    return float(2.0 * np.sum(ranks * x) / (n * x.sum()) - (n + 1) / n)
+
+
+def top_share(values: Any, fraction: float) -> float:
+    """Share of the total held by the top `fraction` of holders (at least one holder)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0 or x.sum() <= 0:
+        return math.nan
+    k = max(1, round(fraction * x.size))
+    return float(np.sort(x)[::-1][:k].sum() / x.sum())
+
+
+def auc(scores_positive: Any, scores_negative: Any) -> float:
+    """P(score of a random positive > that of a random negative), ties count half.
+
+    The Mann-Whitney U statistic divided by n1*n2 (scipy), i.e. the ROC AUC with ties handled.
+    """
+    a = np.asarray(scores_positive, dtype=float)
+    b = np.asarray(scores_negative, dtype=float)
+    if a.size < 1 or b.size < 1:
+        return math.nan
+    u = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").statistic
+    return float(u / (a.size * b.size))
+
+
+def cohens_d(a: Any, b: Any) -> float:
+    """(mean a - mean b) / pooled standard deviation (ddof 1)."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.size < MIN_GROUP or b.size < MIN_GROUP:
+        return math.nan
+    pooled = ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (a.size + b.size - 2)
+    if pooled <= 0:
+        return math.nan
+    return float((a.mean() - b.mean()) / math.sqrt(pooled))
+
+
+def spearman(x: Any, y: Any) -> float:
+    """Spearman rank correlation (scipy); NaN when fewer than 3 pairs or a constant variable."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
+    if x.size < 3 or np.all(x == x[0]) or np.all(y == y[0]):
+        return math.nan
+    return float(stats.spearmanr(x, y).statistic)
+
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _table(outputs: Any, name: str) -> pd.DataFrame | None:
+    """`outputs.name` or `outputs[name]`; None when absent or empty."""
+    df = outputs.get(name) if isinstance(outputs, Mapping) else getattr(outputs, name, None)
+    if df is None or not isinstance(df, pd.DataFrame) or len(df) == 0:
+        return None
+    return df
+
+
+def _num(df: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as float64 with NaN for missing (works for nullable and bool dtypes)."""
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bool(df: pd.DataFrame, column: str) -> np.ndarray:
+    return df[column].fillna(False).to_numpy(dtype=bool)
+
+
+def final_snapshot(freelancers: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the last snapshot week (one per freelancer)."""
+    final_week = freelancers["week"].max()
+    return freelancers.loc[freelancers["week"] == final_week].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- metric groups
+
+
+def _validity(scored: pd.DataFrame, active: pd.DataFrame, notes: _Notes) -> tuple[dict, dict]:
+    """Spearman, the gap at 90, AUC, precision/recall and the good freelancers a filter hides."""
+    out: dict[str, float] = {}
+    jss = _num(scored, "jss")
+    q = _num(scored, "true_quality")
+    out["spearman_jss_quality"] = spearman(jss, q)
+
+    above = q[(jss >= 90) & (jss < 95)]
+    below = q[(jss >= 85) & (jss < 90)]
+    if above.size >= MIN_GROUP and below.size >= MIN_GROUP:
+        out["quality_gap_90"] = float(above.mean() - below.mean())
+        out["quality_gap_90_d"] = cohens_d(above, below)
+    else:
+        for m in ("quality_gap_90", "quality_gap_90_d"):
+            notes.add(m, f"too few scored freelancers in [90,95) ({above.size}) or [85,90) "
+                         f"({below.size})")
+
+    just_above = q[(jss >= 90) & (jss < 92)]
+    just_below = q[(jss >= 88) & (jss < 90)]
+    if just_above.size >= 1 and just_below.size >= 1:
+        out["p_above_beats_below_90"] = auc(just_above, just_below)
+    else:
+        notes.add("p_above_beats_below_90", f"no scored freelancers in [90,92) ({just_above.size})"
+                                            f" or [88,90) ({just_below.size})")
+
+    ge = jss >= CUTOFF
+    out["mean_quality_jss_ge_90"] = float(q[ge].mean()) if ge.any() else math.nan
+    out["mean_quality_jss_lt_90"] = float(q[~ge].mean()) if (~ge).any() else math.nan
+
+    tables: dict[str, pd.DataFrame] = {}
+    if q.size >= 4:
+        good = q >= np.quantile(q, TOP_QUANTILE)
+        if good.all() or not good.any():
+            notes.add("auc_top_quartile", "true quality has no top quartile (all values equal)")
+        else:
+            out["auc_top_quartile"] = auc(jss[good], jss[~good])
+        curve = _precision_recall(jss, q, good)
+        tables["precision_recall"] = curve
+        at90 = curve.loc[curve["cutoff"] == CUTOFF].iloc[0]
+        out["precision_90"] = float(at90["precision"])
+        out["recall_90"] = float(at90["recall"])
+        above_median = q > np.median(q)
+        if above_median.any():
+            out["excluded_good_share_90"] = float(np.mean(jss[above_median] < CUTOFF))
+    else:
+        for m in ("auc_top_quartile", "precision_90", "recall_90", "excluded_good_share_90"):
+            notes.add(m, f"only {q.size} scored freelancers")
+
+    # the same with freelancers who have no JSS yet: a "90% & up" filter hides them too
+    q_all = _num(active, "true_quality")
+    jss_all = _num(active, "jss")
+    if q_all.size >= 2:
+        above_median_all = q_all > np.median(q_all)
+        if above_median_all.any():
+            hidden = ~(jss_all[above_median_all] >= CUTOFF)  # NaN (no JSS) counts as hidden
+            out["excluded_good_share_90_incl_no_jss"] = float(hidden.mean())
+    return out, tables
+
+
+def _precision_recall(jss: np.ndarray, q: np.ndarray, good: np.ndarray) -> pd.DataFrame:
+    """Filter JSS >= cutoff as a detector of top-quartile true quality, for each cut-off."""
+    rows = []
+    n_good = int(good.sum())
+    for c in PR_CUTOFFS:
+        sel = jss >= c
+        n_sel = int(sel.sum())
+        rows.append({
+            "cutoff": float(c),
+            "n_selected": n_sel,
+            "share_selected": n_sel / jss.size,
+            "precision": float(good[sel].mean()) if n_sel else math.nan,
+            "recall": float(good[sel].sum() / n_good) if n_good else math.nan,
+            "mean_quality_selected": float(q[sel].mean()) if n_sel else math.nan,
+        })
+    df = pd.DataFrame(rows)
+    return df.astype({"n_selected": "int32", **{c: "float32" for c in df.columns
+                                               if c not in ("n_selected",)}})
+
+
+def _silenced(fn: Callable[[], Any]) -> Any:
+    """Run rdrobust/rddensity without their console chatter and warnings."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+def _regression_discontinuity(scored: pd.DataFrame, seed: int, notes: _Notes
+                              ) -> dict[str, float]:
+    """Jump in true quality at JSS 90 (rdrobust) and the bunching test at 90 (rddensity).
+
+    `rd_jump_90` is the conventional local-linear estimate and the CI is the robust bias-corrected
+    one, as Calonico, Cattaneo and Titiunik recommend reporting. JSS has mass points (integers,
+    a spike at 100); rdrobust's and rddensity's mass-point adjustments are on (their defaults),
+    and a whole-percent JSS is de-discretised for the density test (see below).
+    """
+    out: dict[str, float] = {}
+    x = _num(scored, "jss")
+    y = _num(scored, "true_quality")
+    n_left = int(np.sum((x >= CUTOFF - 20) & (x < CUTOFF)))
+    n_right = int(np.sum((x >= CUTOFF) & (x < CUTOFF + 20)))
+    rd_names = ("rd_jump_90", "rd_ci_low_90", "rd_ci_high_90", "rd_pvalue_90", "rd_bandwidth_90")
+    enough = (
+        n_left >= MIN_RD_SIDE and n_right >= MIN_RD_SIDE
+        and np.unique(x[x < CUTOFF]).size >= 3 and np.unique(x[x >= CUTOFF]).size >= 3
+    )
+    if not enough:
+        reason = (f"too few scored freelancers or distinct JSS values near 90 "
+                  f"(left {n_left}, right {n_right}; need {MIN_RD_SIDE} and 3 values each side)")
+        for m in (*rd_names, "density_test_p_90"):
+            notes.add(m, reason)
+        return out
+
+    from rdrobust import rdrobust
+
+    try:
+        est = _silenced(lambda: rdrobust(y=y, x=x, c=CUTOFF))
+        out["rd_jump_90"] = float(est.coef.iloc[0, 0])
+        out["rd_ci_low_90"] = float(est.ci.loc["Robust"].iloc[0])
+        out["rd_ci_high_90"] = float(est.ci.loc["Robust"].iloc[1])
+        out["rd_pvalue_90"] = float(est.pv.loc["Robust"].iloc[0])
+        out["rd_bandwidth_90"] = float(est.bws.loc["h"].iloc[0])
+    except Exception as exc:  # rdrobust raises bare Exception on degenerate data
+        for m in rd_names:
+            notes.add(m, f"rdrobust failed: {type(exc).__name__}: {exc}")
+
+    from rddensity import rddensity
+
+    x_density, c_density = x, CUTOFF
+    if np.all(x == np.round(x)):
+        # Whole-percent JSS: a discrete running variable makes the density test over-reject
+        # (about 35% at the 5% level with 8,000 scores and no manipulation), so spread each value
+        # uniformly over its rounding interval; JSS >= 90 is then x >= 89.5.
+        jitter = np.random.default_rng(seed).uniform(-0.5, 0.5, x.size)
+        x_density, c_density = x + jitter, CUTOFF - 0.5
+    try:
+        dens = _silenced(lambda: rddensity(X=x_density, c=c_density))
+        p = float(dens.test["p_jk"])
+        if math.isnan(p):
+            notes.add("density_test_p_90", "rddensity returned no p-value")
+        out["density_test_p_90"] = p
+    except Exception as exc:
+        notes.add("density_test_p_90", f"rddensity failed: {type(exc).__name__}: {exc}")
+    return out
+
+
+def _score_distribution(active: pd.DataFrame, scored: pd.DataFrame) -> dict[str, float]:
+    jss = _num(scored, "jss")
+    out = {
+        "n_active": float(len(active)),
+        "n_scored": float(len(scored)),
+        "share_with_jss": len(scored) / len(active) if len(active) else math.nan,
+        "share_jss_ge_90": float(np.mean(jss >= CUTOFF)) if jss.size else math.nan,
+        "share_jss_100": float(np.mean(jss >= 100.0)) if jss.size else math.nan,
+    }
+    if len(active) and "top_rated" in active.columns:
+        out["share_top_rated"] = float(_bool(active, "top_rated").mean())
+    return out
+
+
+def _in_period(df: pd.DataFrame, column: str, start: float) -> pd.DataFrame:
+    """Rows whose `column` week is in the analysed period (at or after `start`).
+
+    A missing week (an ongoing contract's end) counts as in the period.
+    """
+    week = _num(df, column)
+    return df.loc[np.isnan(week) | (week >= start)]
+
+
+def _weekly(timeseries: pd.DataFrame | None, start: float) -> pd.DataFrame | None:
+    """Timeseries rows of the analysed period, or None."""
+    if timeseries is None:
+        return None
+    rows = timeseries.loc[_num(timeseries, "week") >= start]
+    return rows if len(rows) else None
+
+
+def _ratings(contracts: pd.DataFrame | None, timeseries: pd.DataFrame | None, start: float,
+             notes: _Notes) -> dict[str, float]:
+    """Public stars of every review given in the analysed period; the public-private wedge."""
+    out: dict[str, float] = {}
+    if contracts is not None:
+        ended = _in_period(contracts, "end_week", start)
+        stars = _num(ended, "public_stars")
+        private = _num(ended, "private_score")
+        has_stars = ~np.isnan(stars)
+        if has_stars.any():
+            out["mean_public_stars"] = float(stars[has_stars].mean())
+            out["share_five_star"] = float(np.mean(stars[has_stars] >= 5.0))
+        else:
+            for m in ("mean_public_stars", "share_five_star"):
+                notes.add(m, "no public review in the analysed period")
+        dissatisfied = has_stars & (private <= PRIVATE_DISSATISFIED_MAX)
+        if dissatisfied.any():
+            out["share_pos_public_given_private_dissatisfied"] = float(
+                np.mean(stars[dissatisfied] >= PUBLIC_POSITIVE_MIN))
+        else:
+            notes.add("share_pos_public_given_private_dissatisfied",
+                      "no contract with public stars and a dissatisfied private score")
+        return out
+    weekly = _weekly(timeseries, start)
+    if weekly is not None:
+        # no contract table: mean of the weekly values (not weighted by reviews per week)
+        for m in ("mean_public_stars", "share_five_star"):
+            if m in weekly.columns:
+                out[m] = float(np.nanmean(_num(weekly, m)))
+    notes.add("share_pos_public_given_private_dissatisfied", "no contract table")
+    return out
+
+
+def _market(clients: pd.DataFrame | None, timeseries: pd.DataFrame | None, start: float,
+            notes: _Notes) -> dict[str, float]:
+    """Proposals per job and the share of posts that hire (weekly series over the analysed
+    period when available, else client totals); hires per proposal and proposals read per hire
+    (client totals over the whole run: the client table has no weeks)."""
+    out: dict[str, float] = {}
+    weekly = _weekly(timeseries, start)
+    if weekly is not None and {"jobs_posted", "proposals_per_job",
+                               "share_posts_hired"} <= set(weekly.columns):
+        posted = np.nan_to_num(_num(weekly, "jobs_posted"))
+        if posted.sum() > 0:
+            out["proposals_per_job"] = float(
+                np.nansum(posted * _num(weekly, "proposals_per_job")) / posted.sum())
+            out["hire_rate"] = float(
+                np.nansum(posted * _num(weekly, "share_posts_hired")) / posted.sum())
+    if clients is None:
+        for m in ("hires_per_proposal", "proposals_read_per_hire"):
+            notes.add(m, "no client table")
+        return out
+    posted = np.nansum(_num(clients, "jobs_posted"))
+    hires = np.nansum(_num(clients, "hires"))
+    received = np.nansum(_num(clients, "proposals_received"))
+    read = np.nansum(_num(clients, "proposals_read"))
+    out.setdefault("proposals_per_job", received / posted if posted else math.nan)
+    out.setdefault("hire_rate", hires / posted if posted else math.nan)
+    out["hires_per_proposal"] = hires / received if received else math.nan
+    out["proposals_read_per_hire"] = read / hires if hires else math.nan
+    return out
+
+
+def _refunds(contracts: pd.DataFrame | None, final: pd.DataFrame,
+             timeseries: pd.DataFrame | None, start: float, notes: _Notes) -> dict[str, float]:
+    """Money refunded in the analysed period (contracts ending in it) and the platform fee it
+    would have carried.
+
+    The fee lost on a refunded dollar is the contract's own fee rate (fee / kept earnings); for a
+    full refund (nothing kept) the period's average fee rate is used.
+    """
+    out: dict[str, float] = {}
+    if contracts is not None:
+        ended = _in_period(contracts, "end_week", start)
+        refunded = np.nan_to_num(_num(ended, "refunded_usd"))
+        earnings = np.nan_to_num(_num(ended, "earnings_usd"))
+        fees = np.nan_to_num(_num(ended, "fee_usd"))
+        out["refunds_usd"] = float(refunded.sum())
+        avg_rate = fees.sum() / earnings.sum() if earnings.sum() > 0 else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(earnings > 0, fees / earnings, avg_rate)
+        lost = refunded[refunded > 0] * rate[refunded > 0]
+        if np.isnan(lost).any():
+            notes.add("fees_lost_to_refunds_usd", "no earnings to infer a fee rate from")
+        else:
+            out["fees_lost_to_refunds_usd"] = float(lost.sum())
+        return out
+    weekly = _weekly(timeseries, start)
+    if weekly is not None and "refunds_usd" in weekly.columns:
+        out["refunds_usd"] = float(np.nansum(_num(weekly, "refunds_usd")))
+    else:
+        notes.add("refunds_usd", "no contract table or weekly refunds")
+    notes.add("fees_lost_to_refunds_usd", "no contract table")
+    return out
+
+
+def _jobs_and_earnings(final: pd.DataFrame, contracts: pd.DataFrame | None, start: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Jobs won and earnings (USD) in the analysed period for each row of `final`.
+
+    From the contract table when present (contracts starting at or after `start`); otherwise the
+    snapshot's lifetime totals (burn-in included).
+    """
+    if contracts is not None:
+        in_run = contracts.loc[_num(contracts, "start_week") >= start]
+        by = in_run.groupby("freelancer_id")
+        jobs = by.size().reindex(final["freelancer_id"], fill_value=0).to_numpy(dtype=float)
+        earn = (pd.to_numeric(in_run["earnings_usd"], errors="coerce").fillna(0.0)
+                .groupby(in_run["freelancer_id"]).sum()
+                .reindex(final["freelancer_id"], fill_value=0.0).to_numpy(dtype=float))
+        return jobs, earn
+    return (np.nan_to_num(_num(final, "n_contracts")),
+            np.nan_to_num(_num(final, "earnings_usd_total")))
+
+
+def _concentration(final: pd.DataFrame, contracts: pd.DataFrame | None, start: float, seed: int,
+                   notes: _Notes) -> dict[str, float]:
+    """Who gets the work: Ginis with their random-hiring floor, top shares, never hired."""
+    incumbent = (_num(final, "entry_week") <= start) & _bool(final, "active")
+    if incumbent.sum() < 2:
+        for m in ("top20_earnings_share", "top10_earnings_share", "gini_jobs", "gini_earnings",
+                  "random_allocation_gini_jobs", "never_hired_share", "spearman_quality_jobs"):
+            notes.add(m, f"{int(incumbent.sum())} freelancers present the whole analysed period")
+        return {}
+    jobs, earnings = _jobs_and_earnings(final, contracts, start)
+    jobs, earnings = jobs[incumbent], earnings[incumbent]
+    quality = _num(final, "true_quality")[incumbent]
+    return {
+        "top20_earnings_share": top_share(earnings, 0.20),
+        "top10_earnings_share": top_share(earnings, 0.10),
+        "gini_jobs": gini(jobs),
+        "gini_earnings": gini(earnings),
+        "random_allocation_gini_jobs": random_allocation_gini(int(jobs.sum()), jobs.size, seed),
+        "never_hired_share": float(np.mean(jobs == 0)),
+        "spearman_quality_jobs": spearman(quality, jobs),
+    }
+
+
+def random_allocation_gini(n_jobs: int, n_freelancers: int, seed: int = 0,
+                           draws: int = RANDOM_ALLOCATION_DRAWS) -> float:
+    """Mean Gini of jobs when `n_jobs` go to `n_freelancers` uniformly at random (seeded).
+
+    The floor against which an observed jobs Gini is read: pure chance already makes it > 0.
+    """
+    if n_jobs <= 0 or n_freelancers <= 0:
+        return math.nan
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n_jobs, np.full(n_freelancers, 1.0 / n_freelancers), size=draws)
+    return float(np.mean([gini(c) for c in counts]))
+
+
+def _newcomers(final: pd.DataFrame, start: float, notes: _Notes) -> dict[str, float]:
+    """Weeks to the first hire for freelancers who entered after the burn-in.
+
+    `first_hire_weeks_median` is the Kaplan-Meier median (statsmodels), so newcomers still waiting
+    at the end count as censored rather than being dropped; `first_hire_weeks_median_hired` is the
+    plain median among those hired (biased low, kept for comparison).
+    """
+    out: dict[str, float] = {}
+    entry = _num(final, "entry_week")
+    newcomer = entry > start
+    if not newcomer.any():
+        for m in ("first_hire_weeks_median", "first_hire_weeks_median_hired",
+                  "newcomer_never_hired_share"):
+            notes.add(m, "no newcomer entered after the burn-in")
+        return out
+    final_week = float(final["week"].max())
+    first = _num(final, "first_hire_week")[newcomer]
+    entry = entry[newcomer]
+    hired = ~np.isnan(first)
+    duration = np.where(hired, np.maximum(first - entry, 0.0), np.maximum(final_week - entry, 0.0))
+    if hired.any():
+        out["first_hire_weeks_median_hired"] = float(np.median(duration[hired]))
+        from statsmodels.duration.survfunc import SurvfuncRight
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            km = SurvfuncRight(duration, hired.astype(float))
+            median = float(km.quantile(0.5))
+        if math.isnan(median):
+            notes.add("first_hire_weeks_median", "fewer than half of newcomers were ever hired")
+        out["first_hire_weeks_median"] = median
+    else:
+        for m in ("first_hire_weeks_median", "first_hire_weeks_median_hired"):
+            notes.add(m, "no newcomer was hired")
+    exposed = (final_week - entry) >= NEWCOMER_MIN_WEEKS
+    if exposed.any():
+        out["newcomer_never_hired_share"] = float(np.mean(~hired[exposed]))
+    else:
+        notes.add("newcomer_never_hired_share",
+                  f"no newcomer has been on the market {NEWCOMER_MIN_WEEKS} weeks")
+    return out
+
+
+# ----------------------------------------------------------------------------- one negative
+
+
+def _param(params: Any, path: str, default: Any = None) -> Any:
+    """`params.a.b` for a ModelParams or a nested dict; `default` when absent."""
+    value = params
+    for key in path.split("."):
+        if value is None:
+            return default
+        value = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
+    return default if value is None else value
+
+
+def _rules_for(params: Any) -> Any:
+    """The scoring RuleSet a run used: `params.rules` with `params.platform.removal_perk`."""
+    from marketplace.scoring import get_rules
+    from marketplace.scoring.rules import DEFAULT_RULES
+
+    overrides = {}
+    perk = _param(params, "platform.removal_perk")
+    if perk is not None:
+        overrides["removal_perk"] = bool(perk)
+    return get_rules(_param(params, "rules", DEFAULT_RULES), **overrides)
+
+
+def _codes(series: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """An int-code column as float codes; names (e.g. 'negative') are mapped to their index."""
+    if pd.api.types.is_numeric_dtype(series):
+        return pd.to_numeric(series).to_numpy(dtype=float, na_value=np.nan)
+    lookup = {name.lower(): float(i) for i, name in enumerate(names)}
+    return series.astype("string").str.lower().map(lookup).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _history_band(n_outcomes: np.ndarray) -> np.ndarray:
+    labels = np.full(n_outcomes.shape, "", dtype=object)
+    for low, high, label in HISTORY_BANDS:
+        labels[(n_outcomes >= low) & (n_outcomes <= high)] = label
+    return labels
+
+
+def _one_negative(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: Any,
+                  final_week: float, notes: _Notes) -> tuple[dict[str, float], pd.DataFrame | None]:
+    """How far one extra negative outcome (weight 1, at the final week) pulls each JSS down.
+
+    Counterfactual with the scoring engine on each scored freelancer's recorded contract history
+    (outcome and weight columns as the run classified them): JSS now minus JSS with the extra
+    negative from a new client. Averaged overall and by counted-outcome band.
+    """
+    names = ("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values())
+    if contracts is None or len(scored) == 0:
+        for m in names:
+            notes.add(m, "no contract table" if contracts is None else "no scored freelancers")
+        return {}, None
+    from marketplace.scoring import Outcome, job_success_scores
+    from marketplace.scoring.outcomes import OUTCOME_NAMES, REASONS
+
+    rules = _rules_for(params)
+    ids = scored["freelancer_id"].to_numpy()
+    hist = contracts.loc[contracts["freelancer_id"].isin(ids)]
+    end = _num(hist, "end_week")  # NaN = ongoing: the engine dates it at the scoring week
+    outcome = _codes(hist["outcome"], OUTCOME_NAMES)
+    weight = _num(hist, "weight")
+    keep = ~(np.isnan(outcome) | np.isnan(weight))
+    hist, end, outcome, weight = hist.loc[keep], end[keep], outcome[keep], weight[keep]
+    reason = (_codes(hist["exclusion_reason"], REASONS)
+              if "exclusion_reason" in hist.columns else None)
+
+    id_index = pd.Index(ids)
+    f_idx = id_index.get_indexer(hist["freelancer_id"]).astype(np.int64)
+    c_codes = pd.factorize(hist["client_id"])[0].astype(np.int64)
+    n = len(ids)
+    week = float(final_week)
+
+    def score(extra: bool) -> Any:
+        k = n if extra else 0
+        return job_success_scores(
+            np.concatenate([f_idx, np.arange(k)]),
+            np.concatenate([c_codes, c_codes.max(initial=-1) + 1 + np.arange(k)]),
+            np.concatenate([end, np.full(k, week)]),
+            np.concatenate([outcome, np.full(k, float(Outcome.NEGATIVE))]).astype(np.int8),
+            np.concatenate([weight, np.ones(k)]),
+            week=week, n_freelancers=n, rules=rules,
+            reason=None if reason is None else np.concatenate(
+                [np.nan_to_num(reason, nan=-1), np.zeros(k)]).astype(np.int8),
+        )
+
+    base, cf = score(False), score(True)
+    jss_now = np.asarray(base.jss, dtype=float)
+    jss_cf = np.asarray(cf.jss, dtype=float)
+    n_outcomes = np.asarray(base.n_outcomes, dtype=float)
+    snapshot = _num(scored, "jss")
+    both = ~np.isnan(jss_now) & ~np.isnan(snapshot)
+    mismatch = float(np.mean(np.abs(jss_now[both] - snapshot[both]) > 0.5)) if both.any() else 0.0
+    if mismatch > 0.05:
+        log.warning("recomputed JSS differs from the snapshot JSS for %.0f%% of freelancers "
+                    "(history not fully in the contract table?)", 100 * mismatch)
+
+    ok = ~np.isnan(jss_now) & ~np.isnan(jss_cf)
+    drop = (jss_now - jss_cf)[ok]
+    bands = _history_band(n_outcomes[ok])
+    out: dict[str, float] = {}
+    if drop.size:
+        out["jss_drop_after_one_negative"] = float(drop.mean())
+    else:
+        notes.add("jss_drop_after_one_negative", "no freelancer has a JSS before and after")
+    rows = []
+    for _, _, label in HISTORY_BANDS:
+        d = drop[bands == label]
+        rows.append({"band": label, "n_freelancers": d.size,
+                     "mean_drop": float(d.mean()) if d.size else math.nan,
+                     "median_drop": float(np.median(d)) if d.size else math.nan,
+                     "mean_jss_before": float(jss_now[ok][bands == label].mean())
+                     if d.size else math.nan})
+        if d.size:
+            out[HISTORY_BAND_COLUMNS[label]] = float(d.mean())
+        else:
+            notes.add(HISTORY_BAND_COLUMNS[label], f"no scored freelancer with {label} outcomes")
+    table = pd.DataFrame(rows).astype({"band": "string", "n_freelancers": "int32",
+                                       "mean_drop": "float32", "median_drop": "float32",
+                                       "mean_jss_before": "float32"})
+    return out, table
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _jss_band_table(active: pd.DataFrame) -> pd.DataFrame:
+    """True quality by JSS band, with a 'no JSS' row for active freelancers without a score."""
+    jss = _num(active, "jss")
+    q = _num(active, "true_quality")
+    band = pd.cut(pd.Series(jss), bins=list(JSS_BAND_EDGES), right=False,
+                  labels=list(JSS_BAND_LABELS))
+    rows = []
+    lows = (0.0, *JSS_BAND_EDGES[1:-1])
+    highs = (*JSS_BAND_EDGES[1:-2], 100.0, 100.0)
+    for label, low, high in zip(JSS_BAND_LABELS, lows, highs, strict=True):
+        sel = (band == label).to_numpy()
+        rows.append(_band_row(label, low, high, q[sel]))
+    rows.append(_band_row("no JSS", math.nan, math.nan, q[np.isnan(jss)]))
+    df = pd.DataFrame(rows)
+    return df.astype({"band": "string", "n_freelancers": "int32", **{
+        c: "float32" for c in ("jss_low", "jss_high", "mean_quality", "sd_quality")}})
+
+
+def _band_row(label: str, low: float, high: float, q: np.ndarray) -> dict:
+    return {"band": label, "jss_low": low, "jss_high": high, "n_freelancers": q.size,
+            "mean_quality": float(q.mean()) if q.size else math.nan,
+            "sd_quality": float(q.std(ddof=1)) if q.size > 1 else math.nan}
+
+
+def freelancer_sample(active: pd.DataFrame, rows: int = SAMPLE_ROWS, seed: int = 0) -> pd.DataFrame:
+    """A seeded random sample (at most `rows`) of the final snapshot's active freelancers."""
+    cols = ["freelancer_id", "true_quality", "jss", "n_outcomes", "top_rated", "strategy"]
+    df = active.sort_values("freelancer_id")
+    if len(df) > rows:
+        pick = np.random.default_rng(seed).choice(len(df), size=rows, replace=False)
+        df = df.iloc[np.sort(pick)]
+    out = pd.DataFrame({
+        "freelancer_id": pd.to_numeric(df["freelancer_id"]).to_numpy(dtype=np.int64),
+        "true_quality": _num(df, "true_quality").astype(np.float32),
+        "jss": _num(df, "jss").astype(np.float32),
+        "n_outcomes": _num(df, "n_outcomes").astype(np.float32)
+        if "n_outcomes" in df.columns else np.full(len(df), np.nan, np.float32),
+        "top_rated": _bool(df, "top_rated") if "top_rated" in df.columns
+        else np.zeros(len(df), bool),
+        "strategy": df["strategy"].astype("string").to_numpy()
+        if "strategy" in df.columns else pd.array([pd.NA] * len(df), dtype="string"),
+    })
+    return out[cols]
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def _guarded(names: tuple[str, ...], notes: _Notes, fn: Callable[[], Any], default: Any) -> Any:
+    """Run one metric group; on an unexpected error log it, note it, and give NaNs."""
+    try:
+        return fn()
+    except Exception as exc:  # a metric bug must not kill a research sweep
+        log.exception("metric group %s failed", names[0])
+        for m in names:
+            notes.add(m, f"error: {type(exc).__name__}: {exc}")
+        return default
+
+
+def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_ROWS,
+                seed: int = 0) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    """Scalar metrics (every name in METRIC_NAMES) and small tables for one run.
+
+    `outputs` has `contracts, freelancers, clients, timeseries` as attributes or keys (contracts
+    may be missing or empty). `params` (ModelParams or dict) tells the scoring rules used for the
+    one-negative counterfactual. `seed` seeds the freelancer sample and the random-allocation Gini.
+    Tables: `precision_recall`, `jss_bands`, `one_negative_drop`, `freelancer_sample`,
+    `metric_notes` (why a metric is NaN); a table that cannot be computed is left out.
+    """
+    notes = _Notes()
+    scalars: dict[str, float] = {}
+    tables: dict[str, pd.DataFrame] = {}
+
+    freelancers = _table(outputs, "freelancers")
+    contracts = _table(outputs, "contracts")
+    clients = _table(outputs, "clients")
+    timeseries = _table(outputs, "timeseries")
+    if freelancers is None:
+        raise ValueError("run_metrics needs the freelancers snapshot table; got none or empty")
+
+    final = final_snapshot(freelancers)
+    final_week = float(final["week"].max())
+    start = float(_param(params, "burn_in_weeks", START_WEEK))
+    active = final.loc[_bool(final, "active")].reset_index(drop=True)
+    scored = active.loc[active["jss"].notna()].reset_index(drop=True)
+
+    scalars.update(_score_distribution(active, scored))
+    groups: list[tuple[tuple[str, ...], Callable[[], Any]]] = [
+        (("spearman_jss_quality", "quality_gap_90", "quality_gap_90_d", "p_above_beats_below_90",
+          "auc_top_quartile", "precision_90", "recall_90", "excluded_good_share_90",
+          "excluded_good_share_90_incl_no_jss"), lambda: _validity(scored, active, notes)),
+        (("rd_jump_90", "rd_ci_low_90", "rd_ci_high_90", "rd_pvalue_90", "rd_bandwidth_90",
+          "density_test_p_90"),
+         lambda: _regression_discontinuity(scored, seed, notes)),
+        (("mean_public_stars", "share_five_star", "share_pos_public_given_private_dissatisfied"),
+         lambda: _ratings(contracts, timeseries, start, notes)),
+        (("proposals_per_job", "hire_rate", "hires_per_proposal", "proposals_read_per_hire"),
+         lambda: _market(clients, timeseries, start, notes)),
+        (("refunds_usd", "fees_lost_to_refunds_usd"),
+         lambda: _refunds(contracts, final, timeseries, start, notes)),
+        (("top20_earnings_share", "top10_earnings_share", "gini_jobs", "gini_earnings",
+          "random_allocation_gini_jobs", "never_hired_share", "spearman_quality_jobs"),
+         lambda: _concentration(final, contracts, start, seed, notes)),
+        (("first_hire_weeks_median", "first_hire_weeks_median_hired",
+          "newcomer_never_hired_share"),
+         lambda: _newcomers(final, start, notes)),
+        (("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values()),
+         lambda: _one_negative(contracts, scored, params, final_week, notes)),
+    ]
+    for names, compute in groups:
+        result = _guarded(names, notes, compute, {})
+        if isinstance(result, tuple):  # (scalars, table or tables)
+            result, extra = result
+            if isinstance(extra, pd.DataFrame):
+                tables["one_negative_drop"] = extra
+            elif extra:
+                tables.update(extra)
+        scalars.update(result)
+
+    tables["jss_bands"] = _jss_band_table(active)
+    tables["freelancer_sample"] = freelancer_sample(active, sample_rows, seed)
+    tables["metric_notes"] = notes.frame()
+
+    unknown = set(scalars) - set(METRIC_NAMES)
+    if unknown:  # pragma: no cover - a programming error, caught by the tests
+        raise RuntimeError(f"metrics not listed in METRIC_NAMES: {sorted(unknown)}")
+    result = {name: float(scalars.get(name, math.nan)) for name in METRIC_NAMES}
+    return result, tables
