@@ -168,15 +168,18 @@ def list_experiments(
         raise _fail(
             f"no experiments folder {directory} (run from the repository root or pass --dir)"
         )
-    table = Table("config", "runs", "description", show_lines=False)
+    table = Table(title=f"experiments in {directory}/", title_justify="left")
+    table.add_column("config", no_wrap=True)
+    table.add_column("runs", justify="right", no_wrap=True)
+    table.add_column("description")
     for path in sorted(directory.glob("*.y*ml")):
         try:
             cfg = load_config(path)
         except ConfigError as exc:
-            table.add_row(str(path), "-", f"[red]invalid[/]: {exc.problems[0][1]}")
+            table.add_row(path.name, "-", f"[red]invalid[/]: {exc.problems[0][1]}")
             continue
         runs = str(len(cfg.points) * cfg.sweep.replications)
-        table.add_row(str(path), runs, " ".join(cfg.description.split()))
+        table.add_row(path.name, runs, " ".join(cfg.description.split()))
     Console().print(table)
 
 

@@ -435,13 +435,13 @@ def _resolve_base(block: Mapping[str, Any], problems: list[tuple[str, str]]) -> 
         parent, key, head = ".".join(segs[: i - 1]), segs[i - 1], ".".join(segs[:i])
         siblings = [p.rpartition(".")[2] for p in known if p.rpartition(".")[0] == parent]
         problems.append((f"model.{head}", _unknown_key(head, key, siblings, known)))
-    if not ok:
-        return None
-    try:
-        return defaults.with_overrides(flat) if flat else defaults
+    known_flat = {path: value for path, value in flat.items() if path in known}
+    try:  # also check the known keys, so that every problem is reported at once
+        params = defaults.with_overrides(known_flat) if known_flat else defaults
     except Exception as exc:  # the schema's own message, located under model.
-        problems.extend(_override_problems(exc, "model", flat))
+        problems.extend(_override_problems(exc, "model", known_flat))
         return None
+    return params if ok else None
 
 
 def _override_problems(exc: Exception, prefix: str, flat: Mapping[str, Any]) -> list[tuple]:
