@@ -646,6 +646,23 @@ def _codes(series: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     return series.astype("string").str.lower().map(lookup).to_numpy(dtype=float, na_value=np.nan)
 
 
+def _running_outcomes(rows: pd.DataFrame, rules: Any) -> np.ndarray:
+    """Outcome codes of running contracts as the scoring engine classifies them at the end."""
+    from marketplace.scoring import classify_outcomes
+
+    def col(name: str, default: float) -> np.ndarray:
+        return _num(rows, name) if name in rows.columns else np.full(len(rows), default)
+
+    outcome, _ = classify_outcomes(
+        col("private_score", np.nan), col("public_stars", np.nan), np.zeros(len(rows), np.int8),
+        col("earnings_usd", 0.0),
+        _bool(rows, "client_flagged") if "client_flagged" in rows.columns else None,
+        _bool(rows, "removed") if "removed" in rows.columns else None,
+        rules, ongoing=np.ones(len(rows), bool), paid_weeks=col("paid_weeks", 0.0),
+    )
+    return outcome.astype(float)
+
+
 def _history_band(n_outcomes: np.ndarray) -> np.ndarray:
     labels = np.full(n_outcomes.shape, "", dtype=object)
     for low, high, label in HISTORY_BANDS:
@@ -658,8 +675,10 @@ def _one_negative(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: 
     """How far one extra negative outcome (weight 1, at the final week) pulls each JSS down.
 
     Counterfactual with the scoring engine on each scored freelancer's recorded contract history
-    (outcome and weight columns as the run classified them): JSS now minus JSS with the extra
-    negative from a new client. Averaged overall and by counted-outcome band.
+    (outcome and weight columns as the run classified them; running contracts, which the table
+    leaves without an outcome, are classified here as the engine does, a long paid one counting as
+    a success): JSS now minus JSS with the extra negative from a new client, both at the final
+    week. Averaged overall and by counted-outcome band.
     """
     names = ("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values())
     if contracts is None or len(scored) == 0:
@@ -674,6 +693,9 @@ def _one_negative(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: 
     hist = contracts.loc[contracts["freelancer_id"].isin(ids)]
     end = _num(hist, "end_week")  # NaN = ongoing: the engine dates it at the scoring week
     outcome = _codes(hist["outcome"], OUTCOME_NAMES)
+    running = np.isnan(end) & np.isnan(outcome)
+    if running.any():
+        outcome[running] = _running_outcomes(hist.loc[running], rules)
     weight = _num(hist, "weight")
     keep = ~(np.isnan(outcome) | np.isnan(weight))
     hist, end, outcome, weight = hist.loc[keep], end[keep], outcome[keep], weight[keep]

@@ -1,0 +1,111 @@
+"""Across replications: every metric per parameter combination as a mean with a 95% bootstrap CI.
+
+`aggregate_summary(summary, by)` returns a **long** table, one row per (combination, metric):
+
+    <by columns...>, metric, mean, ci_low, ci_high, n, n_runs
+
+`n` counts the runs where the metric is a number (NaN runs are left out of the mean and the CI);
+`n_runs` counts all runs of the combination. The CI is scipy's bootstrap of the mean (BCa, falling
+back to the percentile interval when BCa is undefined), seeded, so the same summary always gives the
+same table. With one run the CI is NaN; when every run gives the same value the CI is that value.
+`to_wide` turns the long table into one row per combination with `<metric>`, `<metric>_ci_low`,
+`<metric>_ci_high` and `<metric>_n` columns.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE_LEVEL = 0.95
+N_RESAMPLES = 2000
+ID_COLUMNS = frozenset({"run_id", "combination", "replication", "seed"})
+"""Summary columns that identify a run rather than measure it."""
+AGGREGATE_COLUMNS = ("metric", "mean", "ci_low", "ci_high", "n", "n_runs")
+
+
+def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, seed: int | Sequence[int] = 0,
+                      confidence_level: float = CONFIDENCE_LEVEL,
+                      n_resamples: int = N_RESAMPLES) -> tuple[float, float, float, int]:
+    """(mean, ci_low, ci_high, n) of the finite values; seeded scipy.stats.bootstrap."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, 1
+    if np.all(x == x[0]):
+        return mean, mean, mean, n
+    low = high = math.nan
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap((x,), np.mean, confidence_level=confidence_level,
+                                  n_resamples=n_resamples, method=method, vectorized=True,
+                                  rng=np.random.default_rng(seed))
+        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if math.isfinite(low) and math.isfinite(high):
+            break
+    return mean, low, high, n
+
+
+def metric_columns(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
+    """Numeric summary columns that are neither run identifiers nor grouping columns."""
+    skip = set(by) | ID_COLUMNS
+    return [c for c in summary.columns
+            if c not in skip and (pd.api.types.is_numeric_dtype(summary[c])
+                                  and not pd.api.types.is_bool_dtype(summary[c]))]
+
+
+def aggregate_summary(summary: pd.DataFrame, by: Sequence[str] | str | None, seed: int = 0,
+                      metrics: Sequence[str] | None = None,
+                      confidence_level: float = CONFIDENCE_LEVEL,
+                      n_resamples: int = N_RESAMPLES) -> pd.DataFrame:
+    """Mean, bootstrap CI and counts of every metric for each combination of the `by` columns.
+
+    `by` may be empty (one group: all runs). Missing values in a `by` column form their own group
+    (e.g. a `min_jss` of None meaning "no filter"). Long format, see the module docstring.
+    """
+    by = [by] if isinstance(by, str) else list(by or [])
+    missing = [c for c in by if c not in summary.columns]
+    if missing:
+        raise ValueError(f"aggregate_summary: by column(s) {missing} not in the summary; "
+                         f"columns are {list(summary.columns)}")
+    metrics = list(metrics) if metrics is not None else metric_columns(summary, by)
+    rows = []
+    groups = summary.groupby(by, dropna=False, sort=True) if by else [((), summary)]
+    for group_index, (key, frame) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        for metric_index, metric in enumerate(metrics):
+            values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype=float,
+                                                                            na_value=np.nan)
+            mean, low, high, n = bootstrap_mean_ci(
+                values, seed=(seed, group_index, metric_index),
+                confidence_level=confidence_level, n_resamples=n_resamples)
+            rows.append((*key, metric, mean, low, high, n, len(frame)))
+    out = pd.DataFrame(rows, columns=[*by, *AGGREGATE_COLUMNS])
+    out["metric"] = out["metric"].astype("string")
+    return out.astype({"n": "int64", "n_runs": "int64"})
+
+
+def to_wide(aggregate: pd.DataFrame, by: Sequence[str] | str | None) -> pd.DataFrame:
+    """One row per combination: `<metric>`, `<metric>_ci_low`, `<metric>_ci_high`, `<metric>_n`."""
+    by = [by] if isinstance(by, str) else list(by or [])
+    groups = aggregate.groupby(by, dropna=False, sort=False) if by else [((), aggregate)]
+    rows = []
+    for key, frame in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict = dict(zip(by, key, strict=True))
+        for metric, mean, low, high, n in zip(frame["metric"], frame["mean"], frame["ci_low"],
+                                             frame["ci_high"], frame["n"], strict=True):
+            row.update({metric: mean, f"{metric}_ci_low": low, f"{metric}_ci_high": high,
+                        f"{metric}_n": n})
+        rows.append(row)
+    return pd.DataFrame(rows)
