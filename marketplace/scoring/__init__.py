@@ -4,6 +4,9 @@ See docs/architecture.md section 1 for the interface and docs/ODD.md section 7.1
 its source and every assumption.
 """
 
+from .badges import BadgeState, large_contract_flags, update_badges
+from .fees import freelancer_fee_usd
+from .flagging import contract_client_flagged, flag_clients
 from .jss import JSSResult, job_success_scores, window_score
 from .outcomes import (
     END_REASONS,
@@ -14,6 +17,7 @@ from .outcomes import (
     classify_outcomes,
     feedback_class,
 )
+from .perk import PerkState, select_removals
 from .rules import (
     DEFAULT_RULES,
     ERAS,
@@ -37,13 +41,21 @@ __all__ = [
     "RULE_SET_NAMES",
     "SCORE_NAMES",
     "WINDOW_NAMES",
+    "BadgeState",
     "JSSResult",
     "Outcome",
+    "PerkState",
     "RuleSet",
     "classify_outcomes",
+    "contract_client_flagged",
     "contract_weights",
     "feedback_class",
+    "flag_clients",
+    "freelancer_fee_usd",
     "get_rules",
     "job_success_scores",
+    "large_contract_flags",
+    "select_removals",
+    "update_badges",
     "window_score",
 ]
