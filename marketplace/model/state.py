@@ -15,12 +15,12 @@ import numpy as np
 class Table:
     """Columns as attributes (``table.quality[:table.n]``) that grow together by doubling."""
 
-    def __init__(self, schema: dict[str, tuple[Any, Any]], capacity: int = 16) -> None:
+    def __init__(self, schema: dict[str, tuple[Any, Any]], initial_rows: int = 16) -> None:
         self._schema = dict(schema)
         self.n = 0
-        self.capacity = max(int(capacity), 16)
+        self.allocated = max(int(initial_rows), 16)
         for name, (dtype, fill) in self._schema.items():
-            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+            setattr(self, name, np.full(self.allocated, fill, dtype=dtype))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -30,8 +30,8 @@ class Table:
     def append(self, k: int, **values: Any) -> np.ndarray:
         """Add ``k`` rows (fill values unless given) and return their indices."""
         need = self.n + k
-        if need > self.capacity:
-            new_cap = self.capacity
+        if need > self.allocated:
+            new_cap = self.allocated
             while new_cap < need:
                 new_cap *= 2
             for name, (dtype, fill) in self._schema.items():
@@ -39,7 +39,7 @@ class Table:
                 grown = np.full(new_cap, fill, dtype=dtype)
                 grown[: self.n] = old[: self.n]
                 setattr(self, name, grown)
-            self.capacity = new_cap
+            self.allocated = new_cap
         idx = np.arange(self.n, need)
         for name, value in values.items():
             getattr(self, name)[self.n : need] = value

@@ -1,0 +1,454 @@
+"""The two kinds of agents and how each decides.
+
+``Freelancer`` and ``Client`` are ``mesa.Agent`` subclasses, but their state lives in the model's
+struct-of-arrays tables (``model.freelancer_state``, ``model.client_state``): an agent object is a
+thin view (properties read its row), so the market can be cleared vectorized over all agents at
+once. Each decision is a class-level function over arrays of agents; the model calls them in the
+order of the week (``MarketplaceModel.step``). Every random draw uses ``model.rng``.
+
+Codes: strategy 0 honest / 1 chaser; rater type 0 honest / 1 lenient / 2 harsh / 3 dishonest;
+chase action 0 none / 1 full refund / 2 partial refund / 3 extra work (``outputs.CHASE_ACTIONS``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from scipy.special import ndtr
+
+from .outputs import RATER_TYPES, STRATEGIES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import MarketplaceModel
+
+HONEST, LENIENT, HARSH, DISHONEST = range(4)
+CHASER = 1
+NO_ACTION, FULL_REFUND, PARTIAL_REFUND, EXTRA_WORK = range(4)
+#: Mean 1-5 star rating a freelancer gives a client of each rater type (assumption, ODD 7.6).
+RATING_OF_CLIENT_MEAN = np.array([4.7, 4.8, 2.3, 2.0])
+
+
+class Freelancer(mesa.Agent):
+    """A freelancer: hidden true quality, an asking price, a capacity and a strategy.
+
+    Attributes (views onto ``model.freelancer_state`` row ``idx``): ``true_quality`` (never read by
+    any decision of another agent), ``strategy``, ``price_usd``, ``jss`` (None = no JSS),
+    ``top_rated``, ``active``, ``n_ongoing``, ``earnings_usd_total``.
+    """
+
+    def __init__(self, model: MarketplaceModel, idx: int) -> None:
+        super().__init__(model)
+        self.idx = int(idx)
+
+    # ---- views ---------------------------------------------------------------------------
+    @property
+    def _s(self):
+        return self.model.freelancer_state
+
+    @property
+    def true_quality(self) -> float:
+        return float(self._s.quality[self.idx])
+
+    @property
+    def strategy(self) -> str:
+        return STRATEGIES[int(self._s.strategy[self.idx])]
+
+    @property
+    def price_usd(self) -> float:
+        return float(self._s.price[self.idx])
+
+    @property
+    def jss(self) -> float | None:
+        v = float(self._s.jss[self.idx])
+        return None if np.isnan(v) else v
+
+    @property
+    def top_rated(self) -> bool:
+        return bool(self._s.top_rated[self.idx])
+
+    @property
+    def active(self) -> bool:
+        return bool(self._s.active[self.idx])
+
+    @property
+    def n_ongoing(self) -> int:
+        return int(self._s.n_ongoing[self.idx])
+
+    @property
+    def earnings_usd_total(self) -> float:
+        return float(self._s.earnings_total[self.idx])
+
+    # ---- decisions (vectorized over all freelancers) ---------------------------------------
+    @staticmethod
+    def draw_entrants(model: MarketplaceModel, k: int) -> dict[str, np.ndarray]:
+        """Attributes of ``k`` entering freelancers: quality, strategy, capacity, base price."""
+        p = model.p.freelancers
+        rng = model.rng
+        q = p.quality
+        if q.kind == "beta":
+            quality = rng.beta(q.a, q.b, k)
+        elif q.kind == "uniform":
+            quality = rng.uniform(q.low, q.high, k)
+        else:  # truncated normal by rejection-free inverse CDF
+            from scipy.special import ndtri
+
+            lo, hi = ndtr((0 - q.mean) / q.sd), ndtr((1 - q.mean) / q.sd)
+            quality = q.mean + q.sd * ndtri(rng.uniform(lo, hi, k))
+        quality = np.clip(quality, 0.0, 1.0)
+        strategy = (rng.random(k) < p.chaser_share).astype(np.int8)
+        capacity = rng.integers(1, p.capacity_max + 1, k).astype(np.int16)
+        noise = rng.normal(0.0, p.price_noise_sd, k)
+        mean_quality = model.quality_mean
+        if p.pricing == "quality":
+            base_log_price = np.log(p.price_median_usd) + p.price_quality_slope * (
+                quality - mean_quality) + noise
+        else:  # reputation pricing: the base does not follow quality, reputation adds to it
+            base_log_price = np.log(p.price_median_usd) + noise
+        return {"quality": quality, "strategy": strategy, "capacity": capacity,
+                "base_log_price": base_log_price}
+
+    @staticmethod
+    def asking_price(model: MarketplaceModel) -> np.ndarray:
+        """Current asking hourly rate (USD) of every freelancer.
+
+        'quality': fixed at entry. 'reputation': exp(base + slope x r) with the reputation index
+        r = JSS/100 (0 without one) + 0.25 x Top Rated + 0.25 x Top Rated Plus.
+        """
+        s = model.freelancer_state
+        n = s.n
+        base = s.base_log_price[:n]
+        p = model.p.freelancers
+        if p.pricing == "quality":
+            return np.exp(base)
+        r = (np.nan_to_num(s.jss[:n], nan=0.0) / 100.0 + 0.25 * s.top_rated[:n]
+             + 0.25 * s.top_rated_plus[:n])
+        return np.exp(base + p.reputation_price_slope * r)
+
+    @staticmethod
+    def send_proposals(model: MarketplaceModel, jobs: dict[str, np.ndarray]
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Who proposes to which open job this week: (freelancer index, job index), sorted by job.
+
+        Freelancers with free capacity and enough Connects send Poisson(proposals_per_week)
+        proposals (capped by Connects) to uniformly drawn open jobs. A freelancer below a job's
+        preferred JSS applies anyway only with ``apply_below_preference_prob``; jobs of clients
+        rated below 3 stars by freelancers are skipped with ``avoid_poorly_rated_clients``.
+        Duplicate (freelancer, job) pairs are dropped. Connects are charged for what is sent.
+        """
+        p = model.p.freelancers
+        rng = model.rng
+        s = model.freelancer_state
+        n = s.n
+        n_jobs = len(jobs["client"])
+        if n_jobs == 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        cost = p.connects_per_proposal
+        free = s.active[:n] & (s.n_ongoing[:n] < s.capacity[:n])
+        if cost > 0:
+            free &= s.connects[:n] >= cost
+        searching = np.flatnonzero(free)
+        k = rng.poisson(p.proposals_per_week, searching.size)
+        if cost > 0:
+            k = np.minimum(k, (s.connects[searching] // cost).astype(np.int64))
+        f = np.repeat(searching, k)
+        j = rng.integers(0, n_jobs, f.size)
+        # self-selection: below the job's preference, and clients freelancers warn about
+        client = jobs["client"][j]
+        min_jss = jobs["min_jss"][j]
+        jss = s.jss[f]
+        passes = Client.passes_preference(min_jss, jobs["accepts_no_jss"][j], jss)
+        keep = passes | (rng.random(f.size) < p.apply_below_preference_prob)
+        if p.avoid_poorly_rated_clients > 0:
+            cs = model.client_state
+            n_r = cs.rating_n[client]
+            poorly = (n_r > 0) & (cs.rating_sum[client] < 3.0 * n_r)
+            keep &= ~(poorly & (rng.random(f.size) < p.avoid_poorly_rated_clients))
+        f, j = f[keep], j[keep]
+        key = np.sort(j * np.int64(n) + f)
+        if key.size > 1:
+            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+        j, f = np.divmod(key, np.int64(n))
+        if cost > 0 and f.size:
+            s.connects[:n] -= cost * np.bincount(f, minlength=n)
+        return f, j
+
+    @staticmethod
+    def chase_offer(model: MarketplaceModel, freelancer: np.ndarray, appears_unhappy: np.ndarray
+                    ) -> np.ndarray:
+        """What each ending contract's freelancer offers (chase action code; 0 = nothing).
+
+        A chaser whose client appears unhappy at the end offers a full refund, a partial refund
+        or unpaid extra work, drawn from ``chase_action_mix``; honest freelancers offer nothing.
+        """
+        p = model.p.freelancers
+        chaser = (model.freelancer_state.strategy[freelancer] == CHASER) & appears_unhappy
+        action = np.zeros(freelancer.size, np.int8)
+        m = int(chaser.sum())
+        if m:
+            action[chaser] = 1 + model.rng.choice(3, size=m, p=np.asarray(p.chase_action_mix))
+        return action
+
+    @staticmethod
+    def rate_clients(model: MarketplaceModel, client: np.ndarray) -> np.ndarray:
+        """The freelancer's 1-5 star feedback on each client (drives client flagging)."""
+        mean = RATING_OF_CLIENT_MEAN[model.client_state.rater_type[client]]
+        sd = model.p.platform.freelancer_rating_noise_sd
+        return np.clip(np.rint(mean + model.rng.normal(0.0, sd, client.size)), 1, 5)
+
+    @staticmethod
+    def leaving(model: MarketplaceModel, week: int) -> np.ndarray:
+        """Indices of freelancers who leave this week: idle for exit_idle_weeks, then a hazard."""
+        p = model.p.freelancers
+        s = model.freelancer_state
+        n = s.n
+        if p.exit_prob_per_week <= 0:
+            return np.empty(0, np.int64)
+        idle = s.active[:n] & (s.n_ongoing[:n] == 0) & (
+            week - s.last_work_week[:n] >= p.exit_idle_weeks)
+        cand = np.flatnonzero(idle)
+        return cand[model.rng.random(cand.size) < p.exit_prob_per_week]
+
+
+class Client(mesa.Agent):
+    """A client: posting rate, a minimum-JSS preference and a rater type.
+
+    Attributes (views onto ``model.client_state`` row ``idx``): ``rater_type``, ``min_jss``
+    (0 = any), ``accepts_no_jss``, ``flagged``, ``jobs_posted``, ``hires``, ``proposals_read``.
+    """
+
+    def __init__(self, model: MarketplaceModel, idx: int) -> None:
+        super().__init__(model)
+        self.idx = int(idx)
+
+    @property
+    def _s(self):
+        return self.model.client_state
+
+    @property
+    def rater_type(self) -> str:
+        return RATER_TYPES[int(self._s.rater_type[self.idx])]
+
+    @property
+    def min_jss(self) -> float:
+        return float(self._s.min_jss[self.idx])
+
+    @property
+    def accepts_no_jss(self) -> bool:
+        return bool(self._s.accepts_no_jss[self.idx])
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self._s.flagged[self.idx])
+
+    @property
+    def jobs_posted(self) -> int:
+        return int(self._s.jobs_posted[self.idx])
+
+    @property
+    def hires(self) -> int:
+        return int(self._s.hires[self.idx])
+
+    @property
+    def proposals_read(self) -> int:
+        return int(self._s.proposals_read[self.idx])
+
+    # ---- decisions -------------------------------------------------------------------------
+    @staticmethod
+    def draw_population(model: MarketplaceModel, k: int) -> dict[str, np.ndarray]:
+        """Attributes of the ``k`` clients: rater type, preference, posting rate."""
+        c = model.p.clients
+        rng = model.rng
+        rater = rng.choice(4, size=k, p=np.array(list(c.rater_mix.shares().values())))
+        levels = np.array([0.0, 80.0, 90.0, 95.0])
+        min_jss = levels[rng.choice(4, size=k, p=np.array(list(c.min_jss_mix.shares().values())))]
+        accepts = rng.random(k) < c.accepts_no_jss_share
+        rate = rng.gamma(c.jobs_rate_shape, c.jobs_per_week / c.jobs_rate_shape, k)
+        return {"rater_type": rater.astype(np.int8), "min_jss": min_jss,
+                "accepts_no_jss": accepts, "post_rate": rate}
+
+    @staticmethod
+    def passes_preference(min_jss: np.ndarray, accepts_no_jss: np.ndarray, jss: np.ndarray
+                          ) -> np.ndarray:
+        """True where a freelancer's JSS meets the client's preferred minimum (first tab)."""
+        has = ~np.isnan(jss)
+        return (min_jss <= 0) | np.where(has, jss >= min_jss, accepts_no_jss)
+
+    @staticmethod
+    def post_jobs(model: MarketplaceModel) -> dict[str, np.ndarray]:
+        """This week's posts: client, value (USD), duration (weeks), fixed/hourly, and so on."""
+        c = model.p.clients
+        rng = model.rng
+        cs = model.client_state
+        counts = rng.poisson(cs.post_rate[: cs.n])
+        client = np.repeat(np.arange(cs.n), counts)
+        m = client.size
+        z1 = rng.standard_normal(m)
+        z2 = c.value_duration_corr * z1 + np.sqrt(1 - c.value_duration_corr**2) * \
+            rng.standard_normal(m)
+        value = c.job_value_median_usd * np.exp(c.job_value_log_sd * z1)
+        weeks = np.clip(np.ceil(c.duration_median_weeks * np.exp(c.duration_log_sd * z2)), 1, 104)
+        return {
+            "client": client,
+            "value": value,
+            "percentile": ndtr(z1),  # value percentile among all jobs (lognormal CDF)
+            "weeks": weeks.astype(np.int32),
+            "fixed": rng.random(m) < c.fixed_price_share,
+            "abandoned": rng.random(m) < c.abandon_prob,
+            "second_tab": rng.random(m) < c.second_tab_prob,
+            "min_jss": cs.min_jss[client],
+            "accepts_no_jss": cs.accepts_no_jss[client],
+        }
+
+    @staticmethod
+    def score_weight(model: MarketplaceModel, percentile: np.ndarray) -> np.ndarray:
+        """Weight w(p) on the public score (1 - w on price) by the job's value percentile p."""
+        slope = model.p.clients.utility.score_weight_slope
+        return 1.0 / (1.0 + np.exp(-slope * (percentile - 0.5)))
+
+    @staticmethod
+    def utility(model: MarketplaceModel, jobs: dict[str, np.ndarray], f: np.ndarray,
+                j: np.ndarray, noise: bool = True) -> np.ndarray:
+        """A client's utility of hiring freelancer ``f`` for job ``j`` (one value per proposal).
+
+        u = profile x [w(p) x score_scale x S/100 + badge_weight x B + reviews_weight x
+        log(1 + reviews)] - (1 - w(p)) x price_scale x log(bid / value) + quality_weight x
+        (q + e_q) + choice_noise x Gumbel, with S the JSS (no_jss_score when none), B = Top Rated
+        (1.5 for Plus, 0.5 for Rising Talent), e_q ~ N(0, quality_signal_noise) the private read.
+        """
+        u_p = model.p.clients.utility
+        rng = model.rng
+        s = model.freelancer_state
+        w = Client.score_weight(model, jobs["percentile"][j])
+        score = np.where(np.isnan(s.jss[f]), u_p.no_jss_score, s.jss[f]) / 100.0
+        badge = np.where(s.top_rated_plus[f], 1.5, np.where(
+            s.top_rated[f], 1.0, np.where(s.rising_talent[f], 0.5, 0.0)))
+        profile = (w * u_p.score_scale * score + u_p.badge_weight * badge
+                   + u_p.reviews_weight * np.log1p(s.n_reviews[f]))
+        # bid / value = asking rate / reference rate (posted hours x rate)
+        log_price = np.log(s.price[f] / model.p.freelancers.price_median_usd)
+        u = u_p.public_profile_weight * profile - (1.0 - w) * u_p.price_scale * log_price
+        if u_p.quality_weight > 0:
+            read = s.quality[f]
+            if noise and u_p.quality_signal_noise > 0:
+                read = read + rng.normal(0.0, u_p.quality_signal_noise, f.size)
+            u = u + u_p.quality_weight * read
+        if noise and u_p.choice_noise > 0:
+            u = u + u_p.choice_noise * rng.gumbel(0.0, 1.0, f.size)
+        return u
+
+    @staticmethod
+    def choose(model: MarketplaceModel, jobs: dict[str, np.ndarray], f: np.ndarray,
+               j: np.ndarray) -> dict[str, np.ndarray]:
+        """Each client reads the first tab (proposals meeting its preference) and, with
+        ``second_tab_prob``, the second; hires the best visible proposal if it beats hiring no one.
+
+        Proposals come sorted by job. Returns per-proposal ``visible``/``passes`` and per-job
+        ``winner`` (freelancer index or -1), ``n_proposals`` and ``n_read``.
+        """
+        n_jobs = len(jobs["client"])
+        s = model.freelancer_state
+        passes = Client.passes_preference(jobs["min_jss"][j], jobs["accepts_no_jss"][j], s.jss[f])
+        visible = passes | jobs["second_tab"][j]
+        n_prop = np.bincount(j, minlength=n_jobs)
+        n_pass = np.bincount(j, weights=passes, minlength=n_jobs)
+        has_pref = jobs["min_jss"] > 0
+        opened = jobs["second_tab"] & has_pref
+        n_read = np.where(opened, n_prop, n_pass).astype(np.int64)
+        winner = np.full(n_jobs, -1, np.int64)
+        best_u = np.full(n_jobs, -np.inf)
+        if f.size:
+            u = np.where(visible, Client.utility(model, jobs, f, j), -np.inf)
+            starts = np.flatnonzero(np.concatenate(([True], j[1:] != j[:-1])))
+            job_of = j[starts]
+            umax = np.maximum.reduceat(u, starts)
+            is_best = (u == np.repeat(umax, np.diff(np.append(starts, u.size)))) & visible
+            pos = np.where(is_best, np.arange(u.size), u.size)
+            first = np.minimum.reduceat(pos, starts)
+            ok = first < u.size
+            best_u[job_of[ok]] = umax[ok]
+            winner[job_of[ok]] = f[first[ok]]
+        hire = (best_u > model.p.clients.utility.reservation_utility) & ~jobs["abandoned"]
+        winner[~hire] = -1
+        return {"passes": passes, "visible": visible, "winner": winner, "n_proposals": n_prop,
+                "n_read": n_read, "opened": opened}
+
+    @staticmethod
+    def early_end(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
+        """Cause code (outputs.EARLY_END_CAUSES) for each running contract ending early this week.
+
+        Budget shortfall and change of direction hit any contract; poor work (satisfaction below
+        unhappy_threshold) is ended with performance_end_rate; dishonest clients end for no reason
+        tied to the work; freelancers quit dishonest clients' contracts at the same rate.
+        """
+        c = model.p.clients
+        cs, ct = model.client_state, model.contract_state
+        rater = cs.rater_type[ct.client[contracts]]
+        dishonest = rater == DISHONEST
+        poor = ct.satisfaction[contracts] < c.unhappy_threshold
+        hazards = np.stack([
+            np.full(contracts.size, c.budget_shortfall_rate),
+            np.full(contracts.size, c.change_of_direction_rate),
+            np.where(poor, c.performance_end_rate, 0.0),
+            np.where(dishonest, c.dishonest_early_end_rate, 0.0),
+            np.where(dishonest, c.dishonest_early_end_rate, 0.0),
+        ])
+        cum = np.cumsum(hazards, axis=0)
+        u = model.rng.random(contracts.size)
+        cause = (u[None, :] >= cum).sum(axis=0) + 1  # 1..5, 6 = no early end
+        return np.where(cause <= hazards.shape[0], cause, 0).astype(np.int8)
+
+    @staticmethod
+    def appears_unhappy(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
+        """Whether the client seems unhappy to the freelancer at the end of each contract.
+
+        Honest raters: satisfaction below unhappy_threshold. Lenient: never. Harsh: always
+        (consistently negative). Dishonest: half the time, regardless of the work.
+        """
+        ct = model.contract_state
+        rater = model.client_state.rater_type[ct.client[contracts]]
+        unhappy = ct.satisfaction[contracts] < model.p.clients.unhappy_threshold
+        coin = model.rng.random(contracts.size) < 0.5
+        return np.select([rater == HONEST, rater == LENIENT, rater == HARSH],
+                         [unhappy, False, True], default=coin)
+
+    @staticmethod
+    def accepts_offer(model: MarketplaceModel, action: np.ndarray) -> np.ndarray:
+        """Whether the client accepts the chaser's offer (``chase_accept_prob``)."""
+        return (action > 0) & (model.rng.random(action.size)
+                               < model.p.freelancers.chase_accept_prob)
+
+    @staticmethod
+    def feedback(model: MarketplaceModel, contracts: np.ndarray, unhappy: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Public stars (1-5) and private score (0-10) by rater type; NaN = no feedback.
+
+        honest: private = round(10 x satisfaction + private_bias), public = round(1 + 4 x
+        satisfaction + public_inflation + noise) (inflated: public_inflation); lenient: 5 stars and
+        9-10; harsh: 1-3 stars and 0-5; dishonest: unrelated to the work (5 stars 70% of the time,
+        else 1-5; private 0-6). Unhappy clients stay silent more often (feedback_prob_unhappy).
+        """
+        c = model.p.clients
+        rng = model.rng
+        ct = model.contract_state
+        m = contracts.size
+        rater = model.client_state.rater_type[ct.client[contracts]]
+        sat = ct.satisfaction[contracts]
+        honest_private = np.clip(np.rint(10.0 * sat + c.private_bias), 0, 10)
+        honest_public = np.clip(np.rint(1.0 + 4.0 * sat + c.public_inflation
+                                        + rng.normal(0.0, c.public_noise_sd, m)), 1, 5)
+        u = rng.random(m)
+        lenient_private = np.where(u < 0.5, 9.0, 10.0)
+        harsh_private = np.floor(u * 6.0)
+        harsh_public = 1.0 + np.floor(rng.random(m) * 3.0)
+        dishonest_private = np.floor(u * 7.0)
+        dishonest_public = np.where(rng.random(m) < 0.7, 5.0, 1.0 + np.floor(rng.random(m) * 5))
+        private = np.choose(rater, [honest_private, lenient_private, harsh_private,
+                                    dishonest_private])
+        public = np.choose(rater, [honest_public, np.full(m, 5.0), harsh_public,
+                                   dishonest_public])
+        give = rng.random(m) < np.where(unhappy, c.feedback_prob_unhappy, c.feedback_prob_happy)
+        private = np.where(give, private, np.nan)
+        public = np.where(give, public, np.nan)
+        return public.astype(np.float64), private.astype(np.float64)

@@ -1,0 +1,839 @@
+"""The market model: what happens each week, in order.
+
+``MarketplaceModel`` is a ``mesa.Model``; one ``step()`` is one week:
+
+1. newcomers enter (no history); Connects are refilled every 4 weeks;
+2. running contracts: early ends (budget shortfall, change of direction, poor work, dishonest
+   client, freelancer quits), then weekly payments (fees charged); contracts reaching their planned
+   length complete;
+3. ending contracts: the chaser's offer and the client's answer, dispute, public and private
+   feedback, the freelancer's feedback on the client, rehire memory;
+4. clients post jobs; happy clients offer some directly to a freelancer they liked (rehire);
+5. freelancers with free capacity send proposals (Connects); clients read the first tab (and the
+   second with a small probability) and hire the best visible proposal or no one;
+6. platform: every ``jss_update_weeks`` the scoring engine recomputes every JSS, badges, the
+   removal perk and client flags; reputation prices follow; idle freelancers may leave;
+7. the week's figures are collected (``mesa.DataCollector``; snapshots every K weeks).
+
+All state lives in numpy struct-of-arrays tables (``freelancer_state``, ``client_state``,
+``contract_state``); the Mesa agents are views. Every step is vectorized over all agents.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from marketplace import scoring
+
+from .agents import (
+    DISHONEST,
+    EXTRA_WORK,
+    FULL_REFUND,
+    HARSH,
+    PARTIAL_REFUND,
+    Client,
+    Freelancer,
+)
+from .outputs import (
+    CHASE_ACTIONS,
+    CLIENT_COLUMNS,
+    CONTRACT_COLUMNS,
+    EARLY_END_CAUSES,
+    FREELANCER_COLUMNS,
+    RATER_TYPES,
+    STRATEGIES,
+    TIMESERIES_COLUMNS,
+    RunOutputs,
+)
+from .params import ModelParams
+from .state import Table
+
+__all__ = ["MarketplaceModel", "simulate"]
+
+COMPLETED, CLIENT_ENDED, FREELANCER_ENDED, DISPUTE = range(4)
+_CAUSE_BUDGET, _CAUSE_DIRECTION, _CAUSE_PERFORMANCE, _CAUSE_DISHONEST, _CAUSE_QUIT = range(1, 6)
+_EARN_WINDOW = 52  # weeks of the rolling earnings used by Top Rated
+
+_FREELANCER_SCHEMA = {
+    "quality": (np.float64, 0.0),
+    "strategy": (np.int8, 0),
+    "entry_week": (np.int32, 0),
+    "exit_week": (np.int32, -1),
+    "active": (np.bool_, False),
+    "capacity": (np.int16, 1),
+    "n_ongoing": (np.int16, 0),
+    "connects": (np.float64, 0.0),
+    "last_work_week": (np.int32, 0),
+    "last_activity_week": (np.int32, -1),
+    "base_log_price": (np.float64, 0.0),
+    "price": (np.float64, 0.0),
+    "jss": (np.float64, np.nan),
+    "jss_24m": (np.float64, np.nan),
+    "jss_12m": (np.float64, np.nan),
+    "jss_6m": (np.float64, np.nan),
+    "jss_3m": (np.float64, np.nan),
+    "jss_trending": (np.float64, np.nan),
+    "n_outcomes": (np.int32, 0),
+    "n_success": (np.int32, 0),
+    "n_neutral": (np.int32, 0),
+    "n_negative": (np.int32, 0),
+    "n_clients": (np.int32, 0),
+    "top_rated": (np.bool_, False),
+    "top_rated_plus": (np.bool_, False),
+    "rising_talent": (np.bool_, False),
+    "n_contracts": (np.int32, 0),
+    "n_ended": (np.int32, 0),
+    "n_reviews": (np.int32, 0),
+    "stars_sum": (np.float64, 0.0),
+    "first_hire_week": (np.int32, -1),
+    "earnings_total": (np.float64, 0.0),
+    "earnings_52w": (np.float64, 0.0),
+    "refunds_total": (np.float64, 0.0),
+    "unpaid_hours_total": (np.float64, 0.0),
+    "proposals_sent": (np.int32, 0),
+}
+
+_CLIENT_SCHEMA = {
+    "rater_type": (np.int8, 0),
+    "min_jss": (np.float64, 0.0),
+    "accepts_no_jss": (np.bool_, True),
+    "post_rate": (np.float64, 0.0),
+    "flagged": (np.bool_, False),
+    "flagged_week": (np.int32, -1),
+    "jobs_posted": (np.int32, 0),
+    "hires": (np.int32, 0),
+    "rehires": (np.int32, 0),
+    "proposals_received": (np.int64, 0),
+    "proposals_read": (np.int64, 0),
+    "second_tab_opened": (np.int32, 0),
+    "rating_sum": (np.float64, 0.0),
+    "rating_n": (np.int32, 0),
+    "favorite": (np.int64, -1),
+}
+
+_CONTRACT_SCHEMA = {
+    "freelancer": (np.int64, 0),
+    "client": (np.int64, 0),
+    "start_week": (np.int32, 0),
+    "end_week": (np.int32, -1),
+    "planned_weeks": (np.int32, 1),
+    "posted_weeks": (np.int32, 1),
+    "fixed_price": (np.bool_, False),
+    "rehire": (np.bool_, False),
+    "job_value": (np.float64, 0.0),
+    "value_percentile": (np.float64, 0.0),
+    "value": (np.float64, 0.0),
+    "hours": (np.float64, 0.0),
+    "weekly_pay": (np.float64, 0.0),
+    "paid": (np.float64, 0.0),
+    "refunded": (np.float64, 0.0),
+    "fee": (np.float64, 0.0),
+    "paid_weeks": (np.int32, 0),
+    "last_payment_week": (np.float64, np.nan),
+    "unpaid_hours": (np.float64, 0.0),
+    "end_reason": (np.int8, -1),
+    "early_end_cause": (np.int8, 0),
+    "delivered_quality": (np.float64, 0.0),
+    "satisfaction": (np.float64, 0.0),
+    "chase_action": (np.int8, 0),
+    "chase_accepted": (np.bool_, False),
+    "public_stars": (np.float64, np.nan),
+    "private_score": (np.float64, np.nan),
+    "client_flagged": (np.bool_, False),
+    "removed": (np.bool_, False),
+    "outcome": (np.int8, -1),
+    "weight": (np.float64, np.nan),
+    "reason": (np.int8, -1),
+    "client_rating": (np.float64, np.nan),
+}
+
+
+def _fee_usd(amount: np.ndarray, billed_before: np.ndarray, rules: Any) -> np.ndarray:
+    """Freelancer fee on a payment (scoring layer). The relationship's prior billings are
+    approximated by this contract's (a rehire starts a new count)."""
+    return np.asarray(scoring.freelancer_fee_usd(amount, billed_before, rules), dtype=np.float64)
+
+
+class MarketplaceModel(mesa.Model):
+    """An Upwork-like freelance market whose JSS is computed by ``marketplace.scoring``.
+
+    Args:
+        params: the run's parameters (defaults if None).
+        rng: seed (int), ``SeedSequence`` or ``Generator`` for every random draw.
+        snapshot_every_weeks: freelancer snapshots every K weeks (0 = only the final one).
+        **overrides: dotted-path parameter overrides applied with ``ModelParams.with_overrides``
+            (e.g. ``n_freelancers=500`` or ``**{"clients.second_tab_prob": 0.2}``).
+    """
+
+    def __init__(self, params: ModelParams | None = None, rng: Any = None,
+                 snapshot_every_weeks: int = 26, **overrides: Any) -> None:
+        if isinstance(rng, str):  # SolaraViz InputText gives a str seed in mesa 3.5.1
+            rng = int(rng)
+        super().__init__(rng=rng)
+        params = params or ModelParams()
+        if overrides:
+            params = params.with_overrides(overrides)
+        self.p = params
+        overrides_rules = {}
+        if params.platform.removal_perk is not None:
+            overrides_rules["removal_perk"] = params.platform.removal_perk
+        if not params.platform.flag_clients:
+            overrides_rules["client_flagging"] = False
+        self.rules = scoring.get_rules(params.rules, **overrides_rules)
+        self.snapshot_every_weeks = int(snapshot_every_weeks)
+        self.week = 0
+        self.quality_mean = self._quality_mean()
+
+        n_f, n_c = params.n_freelancers, params.n_clients_effective
+        self.freelancer_state = Table(_FREELANCER_SCHEMA, initial_rows=int(n_f * 1.5) + 16)
+        self.client_state = Table(_CLIENT_SCHEMA, initial_rows=n_c)
+        expected_contracts = int(n_c * params.clients.jobs_per_week * params.weeks * 0.7) + 64
+        self.contract_state = Table(_CONTRACT_SCHEMA, initial_rows=expected_contracts)
+        self._earn_ring = np.zeros((_EARN_WINDOW, self.freelancer_state.allocated))
+        self.ongoing = np.empty(0, np.int64)
+        self._ended_log: list[np.ndarray] = []  # contract ids in order of end week
+        self._ended_weeks: list[int] = []
+        self._freelancer_agents: list[Freelancer] = []
+
+        cl = Client.draw_population(self, n_c)
+        self.client_state.append(n_c, **cl)
+        Client.create_agents(self, n_c, idx=np.arange(n_c))
+        self._add_freelancers(n_f)
+
+        self._client_flagged_week = np.full(n_c, np.nan)
+        self._perk_state = None
+        self._badge_state = None
+        self._large_contract: np.ndarray | None = None
+        self._week_stats: dict[str, float] = {}
+        self._spearman = math.nan
+        self._snapshots: list[dict[str, np.ndarray]] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in TIMESERIES_COLUMNS})
+        self.running = True
+
+    # ------------------------------------------------------------------ setup helpers
+    def _quality_mean(self) -> float:
+        q = self.p.freelancers.quality
+        if q.kind == "beta":
+            return q.a / (q.a + q.b)
+        if q.kind == "uniform":
+            return (q.low + q.high) / 2
+        return q.mean
+
+    def _add_freelancers(self, k: int) -> None:
+        if k <= 0:
+            return
+        s = self.freelancer_state
+        old_cap = s.allocated
+        attrs = Freelancer.draw_entrants(self, k)
+        idx = s.append(k, entry_week=self.week, active=True, last_work_week=self.week,
+                       connects=self.p.freelancers.connects_per_month, **attrs)
+        s.price[idx] = np.exp(attrs["base_log_price"])
+        if s.allocated != old_cap:
+            ring = np.zeros((_EARN_WINDOW, s.allocated))
+            ring[:, :old_cap] = self._earn_ring
+            self._earn_ring = ring
+        self._freelancer_agents.extend(Freelancer(self, int(i)) for i in idx)
+
+    # ------------------------------------------------------------------ the week
+    def step(self) -> None:
+        """One week of the market (see the module docstring for the order)."""
+        w = self.week
+        p = self.p
+        self._week_stats = {"fees": 0.0, "refunds": 0.0, "connects_spent": 0.0}
+        self._enter(w)
+        if w % 4 == 0:
+            self._refill_connects()
+        slot = w % _EARN_WINDOW
+        s = self.freelancer_state
+        s.earnings_52w[: s.n] -= self._earn_ring[slot, : s.n]
+        self._earn_ring[slot, : s.n] = 0.0
+        self._progress_contracts(w)
+        jobs = Client.post_jobs(self)
+        self._match(w, jobs)
+        if w % p.jss_update_weeks == 0:
+            self._platform_update(w)
+        self._update_badges(w)
+        self._exits(w)
+        s.last_activity_week[self.contract_state.freelancer[self.ongoing]] = w
+        self._collect(w, jobs)
+        if self.snapshot_every_weeks > 0 and (w + 1) % self.snapshot_every_weeks == 0:
+            self._snapshot(w)
+        self.week += 1
+        if self.week >= p.weeks:
+            self.running = False
+
+    def _enter(self, w: int) -> None:
+        if w == 0:
+            return
+        rate = self.p.freelancers.entry_rate_per_week * self.p.n_freelancers
+        self._add_freelancers(int(self.rng.poisson(rate)))
+
+    def _refill_connects(self) -> None:
+        s = self.freelancer_state
+        per_month = self.p.freelancers.connects_per_month
+        np.minimum(s.connects[: s.n] + per_month, 3 * per_month, out=s.connects[: s.n])
+
+    # ------------------------------------------------------------------ contracts
+    def _progress_contracts(self, w: int) -> None:
+        ct = self.contract_state
+        og = self.ongoing
+        if og.size == 0:
+            return
+        cause = Client.early_end(self, og)
+        early = cause > 0
+        pay_ids = og[~early]
+        pay = ct.weekly_pay[pay_ids]
+        fee = _fee_usd(pay, ct.paid[pay_ids], self.rules)
+        ct.paid[pay_ids] += pay
+        ct.fee[pay_ids] += fee
+        ct.paid_weeks[pay_ids] += 1
+        ct.last_payment_week[pay_ids] = w
+        f = ct.freelancer[pay_ids]
+        s = self.freelancer_state
+        np.add.at(s.earnings_total, f, pay)
+        np.add.at(s.earnings_52w, f, pay)
+        np.add.at(self._earn_ring[w % _EARN_WINDOW], f, pay)
+        self._week_stats["fees"] += float(fee.sum())
+        done = pay_ids[ct.paid_weeks[pay_ids] >= ct.planned_weeks[pay_ids]]
+        early_ids = og[early]
+        ending = np.concatenate([early_ids, done])
+        if ending.size == 0:
+            return
+        reason = np.concatenate([
+            np.where(cause[early] == _CAUSE_QUIT, FREELANCER_ENDED, CLIENT_ENDED),
+            np.full(done.size, COMPLETED),
+        ]).astype(np.int8)
+        ct.early_end_cause[early_ids] = cause[early]
+        self._end_contracts(w, ending, reason)
+        keep = np.ones(og.size, bool)
+        keep[np.isin(og, ending, assume_unique=True)] = False
+        self.ongoing = og[keep]
+
+    def _end_contracts(self, w: int, ids: np.ndarray, reason: np.ndarray) -> None:
+        """Close contracts: chase, dispute, feedback both ways, rehire memory, bookkeeping."""
+        rng = self.rng
+        ct, s, cs = self.contract_state, self.freelancer_state, self.client_state
+        fp = self.p.freelancers
+        f = ct.freelancer[ids]
+        c = ct.client[ids]
+        rater = cs.rater_type[c]
+        # a dishonest client's unstated scope on a fixed-price job is unpaid work
+        scope = ct.fixed_price[ids] & (rater == DISHONEST)
+        ct.unpaid_hours[ids] += np.where(
+            scope, self.p.clients.dishonest_scope_extra * ct.hours[ids]
+            * np.minimum(1.0, ct.paid_weeks[ids] / np.maximum(ct.posted_weeks[ids], 1)), 0.0)
+        # the chaser's offer to a client who seems unhappy
+        appears = Client.appears_unhappy(self, ids)
+        action = Freelancer.chase_offer(self, f, appears)
+        accepted = Client.accepts_offer(self, action)
+        ct.chase_action[ids] = action
+        ct.chase_accepted[ids] = accepted
+        paid = ct.paid[ids]
+        refund = np.where(accepted & (action == FULL_REFUND), paid,
+                          np.where(accepted & (action == PARTIAL_REFUND),
+                                   fp.partial_refund_share * paid, 0.0))
+        extra = np.where(accepted & (action == EXTRA_WORK),
+                         fp.extra_work_share * ct.hours[ids]
+                         * np.minimum(1.0, ct.paid_weeks[ids] / np.maximum(ct.planned_weeks[ids],
+                                                                            1)), 0.0)
+        if refund.any():
+            # the fee on a refunded amount is returned to the freelancer
+            fee_back = np.where(paid > 0, ct.fee[ids] * refund / np.where(paid > 0, paid, 1), 0)
+            ct.fee[ids] -= fee_back
+            self._week_stats["fees"] -= float(fee_back.sum())
+            np.add.at(s.earnings_total, f, -refund)
+            np.add.at(s.earnings_52w, f, -refund)
+            np.add.at(self._earn_ring[w % _EARN_WINDOW], f, -refund)
+            np.add.at(s.refunds_total, f, refund)
+            self._week_stats["refunds"] += float(refund.sum())
+        ct.refunded[ids] = refund
+        ct.unpaid_hours[ids] += extra
+        np.add.at(s.unpaid_hours_total, f, ct.unpaid_hours[ids])
+        # an accepted offer lifts an honest client's satisfaction
+        boost = accepted & (rater != DISHONEST) & (rater != HARSH)
+        ct.satisfaction[ids] = np.where(
+            boost, np.minimum(1.0, ct.satisfaction[ids] + fp.chase_satisfaction_boost),
+            ct.satisfaction[ids])
+        appears = np.where(boost, ct.satisfaction[ids] < self.p.clients.unhappy_threshold,
+                           appears)
+        # disputes: an unhappy client may dispute instead of closing
+        dispute = appears & (rng.random(ids.size) < self.p.clients.dispute_prob)
+        reason = np.where(dispute, DISPUTE, reason).astype(np.int8)
+        public, private = Client.feedback(self, ids, appears)
+        public = np.where(accepted & (action == FULL_REFUND), np.nan, public)  # hidden, $0 earned
+        ct.public_stars[ids] = public
+        ct.private_score[ids] = private
+        ct.end_reason[ids] = reason
+        ct.end_week[ids] = w
+        ct.client_rating[ids] = Freelancer.rate_clients(self, c)
+        np.add.at(cs.rating_sum, c, ct.client_rating[ids])
+        np.add.at(cs.rating_n, c, 1)
+        # freelancer bookkeeping
+        has_pub = ~np.isnan(public)
+        np.add.at(s.n_reviews, f[has_pub], 1)
+        np.add.at(s.stars_sum, f[has_pub], public[has_pub])
+        np.add.at(s.n_ongoing, f, -1)
+        np.add.at(s.n_ended, f, 1)
+        s.last_work_week[f] = w
+        # rehire memory: the client remembers the last freelancer it was happy with
+        happy = ct.satisfaction[ids] >= 0.7
+        cs.favorite[c[happy]] = f[happy]
+        stars = public[has_pub]
+        self._week_stats["stars_n"] = self._week_stats.get("stars_n", 0) + stars.size
+        self._week_stats["stars_sum"] = self._week_stats.get("stars_sum", 0.0) + float(stars.sum())
+        self._week_stats["stars_5"] = self._week_stats.get("stars_5", 0) + int((stars == 5).sum())
+        self._ended_log.append(ids.copy())
+        self._ended_weeks.append(w)
+
+    # ------------------------------------------------------------------ matching
+    def _match(self, w: int, jobs: dict[str, np.ndarray]) -> None:
+        cs, s = self.client_state, self.freelancer_state
+        n_jobs = jobs["client"].size
+        self._week_stats.update(jobs_posted=n_jobs, hires=0, proposals=0, open_posts=0)
+        if n_jobs == 0:
+            return
+        np.add.at(cs.jobs_posted, jobs["client"], 1)
+        free = (s.capacity[: s.n] - s.n_ongoing[: s.n]).astype(np.int64)
+        free[~s.active[: s.n]] = 0
+        # direct rehires of a freelancer the client was happy with
+        fav = cs.favorite[jobs["client"]]
+        want = (fav >= 0) & (self.rng.random(n_jobs) < self.p.clients.rehire_prob)
+        want_idx = np.flatnonzero(want)
+        want_idx = want_idx[free[fav[want_idx]] > 0]
+        got = want_idx[_first_k_per_group(fav[want_idx], free)]
+        rehired = np.zeros(n_jobs, bool)
+        rehired[got] = True
+        if got.size:
+            self._hire(w, jobs, got, fav[got], rehire=True)
+            np.subtract.at(free, fav[got], 1)
+        open_idx = np.flatnonzero(~rehired)
+        open_jobs = {k: v[open_idx] for k, v in jobs.items()}
+        f, j = Freelancer.send_proposals(self, open_jobs)
+        self._week_stats["connects_spent"] = f.size * self.p.freelancers.connects_per_proposal
+        np.add.at(s.proposals_sent, f, 1)
+        s.last_activity_week[f] = w
+        choice = Client.choose(self, open_jobs, f, j)
+        oc = open_jobs["client"]
+        np.add.at(cs.proposals_received, oc, choice["n_proposals"])
+        np.add.at(cs.proposals_read, oc, choice["n_read"])
+        np.add.at(cs.second_tab_opened, oc, choice["opened"])
+        winner = choice["winner"]
+        won = np.flatnonzero(winner >= 0)
+        won = won[_first_k_per_group(winner[won], free)]
+        if won.size:
+            self._hire(w, jobs, open_idx[won], winner[won], rehire=False)
+        self._week_stats.update(proposals=f.size, open_posts=open_idx.size)
+        self._last_choice = (open_jobs, f, j, choice)
+
+    def _hire(self, w: int, jobs: dict[str, np.ndarray], job_idx: np.ndarray,
+              freelancer: np.ndarray, rehire: bool) -> None:
+        rng = self.rng
+        s, cs, ct = self.freelancer_state, self.client_state, self.contract_state
+        k = job_idx.size
+        client = jobs["client"][job_idx]
+        posted = jobs["weeks"][job_idx]
+        fixed = jobs["fixed"][job_idx]
+        hours = jobs["value"][job_idx] / self.p.freelancers.price_median_usd
+        value = hours * s.price[freelancer]
+        dishonest = cs.rater_type[client] == DISHONEST
+        longer = dishonest & ~fixed  # an hourly job misstated in length runs longer
+        planned = np.where(longer, np.ceil(posted * (1 + self.p.clients.dishonest_scope_extra)),
+                           posted).astype(np.int32)
+        delivered = np.clip(s.quality[freelancer] + rng.normal(
+            0.0, self.p.freelancers.delivery_noise_sd, k), 0.0, 1.0)
+        satisfaction = np.clip(delivered + rng.normal(
+            0.0, self.p.clients.satisfaction_noise_sd, k), 0.0, 1.0)
+        ids = ct.append(
+            k, freelancer=freelancer, client=client, start_week=w, planned_weeks=planned,
+            posted_weeks=posted, fixed_price=fixed, rehire=rehire,
+            job_value=jobs["value"][job_idx], value_percentile=jobs["percentile"][job_idx],
+            value=value, hours=hours, weekly_pay=value / posted, delivered_quality=delivered,
+            satisfaction=satisfaction)
+        np.add.at(s.n_ongoing, freelancer, 1)
+        np.add.at(s.n_contracts, freelancer, 1)
+        first = s.first_hire_week[freelancer] < 0
+        s.first_hire_week[freelancer[first]] = w
+        np.add.at(cs.hires, client, 1)
+        if rehire:
+            np.add.at(cs.rehires, client, 1)
+        self.ongoing = np.concatenate([self.ongoing, ids])
+        self._week_stats["hires"] = self._week_stats.get("hires", 0) + k
+
+    # ------------------------------------------------------------------ platform
+    def _window_contracts(self, w: int) -> np.ndarray:
+        """Ended contracts young enough to count at week ``w``, plus the running ones."""
+        horizon = max(self.rules.visibility_window_weeks, max(self.rules.window_weeks),
+                      self.rules.flag_lookback_weeks)
+        while self._ended_weeks and w - self._ended_weeks[0] >= horizon:
+            self._ended_weeks.pop(0)
+            self._ended_log.pop(0)
+        parts = [*self._ended_log, self.ongoing]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+    def _score(self, w: int, ids: np.ndarray, end_week: np.ndarray | None = None):
+        """Outcome, weight and reason of contracts ``ids`` as the scoring engine sees them now."""
+        ct, cs = self.contract_state, self.client_state
+        ongoing = ct.end_reason[ids] < 0
+        if end_week is None:
+            end_week = np.where(ongoing, np.nan, ct.end_week[ids])
+        ct.client_flagged[ids] = scoring.contract_client_flagged(
+            ct.client[ids], end_week, cs.flagged[: cs.n], self._client_flagged_week, self.rules)
+        earnings = ct.paid[ids] - ct.refunded[ids]
+        outcome, reason = scoring.classify_outcomes(
+            ct.private_score[ids], ct.public_stars[ids], np.maximum(ct.end_reason[ids], 0),
+            earnings, ct.client_flagged[ids], ct.removed[ids], self.rules,
+            ongoing=ongoing, paid_weeks=ct.paid_weeks[ids],
+            last_payment_week=ct.last_payment_week[ids], week=w)
+        weight = scoring.contract_weights(earnings, ct.paid_weeks[ids], self.rules)
+        ct.outcome[ids] = outcome
+        ct.reason[ids] = reason
+        ct.weight[ids] = weight
+        return outcome, weight, reason
+
+    def _platform_update(self, w: int) -> None:
+        """Recompute every JSS (scoring engine), the removal perk, client flags, prices."""
+        s, ct, cs = self.freelancer_state, self.contract_state, self.client_state
+        ids = self._window_contracts(w)
+        ended = ct.end_reason[ids] >= 0
+        end_week = np.where(ended, ct.end_week[ids], np.nan)
+        if self.rules.client_flagging:
+            flagged, flagged_week = scoring.flag_clients(
+                ct.client[ids], end_week, ct.private_score[ids], ct.public_stars[ids],
+                week=w, n_clients=cs.n, rules=self.rules, flagged=cs.flagged[: cs.n],
+                flagged_week=self._client_flagged_week, rating_by_freelancer=ct.client_rating[ids])
+            cs.flagged[: cs.n] = flagged
+            self._client_flagged_week = flagged_week
+            cs.flagged_week[: cs.n] = np.where(np.isnan(flagged_week), -1, flagged_week)
+        outcome, weight, reason = self._score(w, ids, end_week)
+        if self.rules.perk_active(w):
+            remove, self._perk_state = scoring.select_removals(
+                ct.freelancer[ids], ct.client[ids], end_week, outcome, weight,
+                top_rated=s.top_rated[: s.n] | s.top_rated_plus[: s.n], state=self._perk_state,
+                week=w, n_freelancers=s.n, rules=self.rules, reason=reason)
+            if remove.any():
+                ct.removed[ids[remove]] = True
+                outcome, weight, reason = self._score(w, ids, end_week)
+        res = scoring.job_success_scores(
+            ct.freelancer[ids], ct.client[ids], end_week, outcome, weight,
+            week=w, n_freelancers=s.n, rules=self.rules, reason=reason)
+        n = s.n
+        s.jss[:n] = res.jss
+        s.jss_24m[:n] = res.window_24m
+        s.jss_12m[:n] = res.window_12m
+        s.jss_6m[:n] = res.window_6m
+        s.jss_3m[:n] = res.window_3m
+        s.jss_trending[:n] = res.trending
+        s.n_outcomes[:n] = res.n_outcomes
+        s.n_clients[:n] = res.n_clients
+        s.n_success[:n] = res.n_success
+        s.n_neutral[:n] = res.n_neutral
+        s.n_negative[:n] = res.n_negative
+        if self.rules.top_rated_plus:
+            self._large_contract = scoring.large_contract_flags(
+                ct.freelancer[ids], ct.paid[ids] - ct.refunded[ids], outcome, end_week,
+                week=w, n_freelancers=n, rules=self.rules)
+        if self.p.freelancers.pricing == "reputation":
+            s.price[:n] = Freelancer.asking_price(self)
+        act = s.active[:n] & ~np.isnan(s.jss[:n])
+        self._spearman = _spearman(s.jss[:n][act], s.quality[:n][act])
+
+    def _update_badges(self, w: int) -> None:
+        """Top Rated (Plus) and Rising Talent, weekly, by the scoring engine's rules."""
+        s = self.freelancer_state
+        n = s.n
+        first = s.first_hire_week[:n].astype(np.float64)
+        first[first < 0] = np.nan
+        last = s.last_activity_week[:n].astype(np.float64)
+        last[last < 0] = np.nan
+        large = self._large_contract
+        if large is not None and large.size < n:
+            large = np.concatenate([large, np.zeros(n - large.size, bool)])
+        state = scoring.update_badges(
+            self._badge_state, jss=s.jss[:n], earnings_52w_usd=s.earnings_52w[:n],
+            first_contract_week=first, last_activity_week=last, week=w, rules=self.rules,
+            entry_week=s.entry_week[:n], n_negative=s.n_negative[:n], has_large_contract=large)
+        self._badge_state = state
+        active = s.active[:n]
+        s.top_rated[:n] = state.top_rated & active
+        s.top_rated_plus[:n] = state.top_rated_plus & active
+        s.rising_talent[:n] = state.rising_talent & active
+
+    def _exits(self, w: int) -> None:
+        leaving = Freelancer.leaving(self, w)
+        if leaving.size == 0:
+            return
+        s = self.freelancer_state
+        s.active[leaving] = False
+        s.exit_week[leaving] = w
+        s.top_rated[leaving] = False
+        s.top_rated_plus[leaving] = False
+        s.rising_talent[leaving] = False
+        for i in leaving:
+            self._freelancer_agents[i].remove()
+
+    # ------------------------------------------------------------------ observation
+    def _collect(self, w: int, jobs: dict[str, np.ndarray]) -> None:
+        s = self.freelancer_state
+        n = s.n
+        act = s.active[:n]
+        n_act = int(act.sum())
+        jss = s.jss[:n][act]
+        has = ~np.isnan(jss)
+        n_has = int(has.sum())
+        st = self._week_stats
+        stars_n = st.get("stars_n", 0)
+        jobs_posted = st.get("jobs_posted", 0)
+        self._current = {
+            "week": w,
+            "n_active_freelancers": n_act,
+            "n_ongoing_contracts": int(self.ongoing.size),
+            "mean_public_stars": st["stars_sum"] / stars_n if stars_n else math.nan,
+            "share_five_star": st["stars_5"] / stars_n if stars_n else math.nan,
+            "share_with_jss": n_has / n_act if n_act else math.nan,
+            "share_jss_ge_90": float((jss[has] >= 90).sum()) / n_has if n_has else math.nan,
+            "share_jss_100": float((jss[has] >= 100).sum()) / n_has if n_has else math.nan,
+            "share_top_rated": float((s.top_rated[:n] | s.top_rated_plus[:n])[act].sum())
+            / n_act if n_act else math.nan,
+            "jobs_posted": jobs_posted,
+            "proposals_per_job": st["proposals"] / st["open_posts"] if st.get("open_posts")
+            else math.nan,
+            "share_posts_hired": st["hires"] / jobs_posted if jobs_posted else math.nan,
+            "hires": st.get("hires", 0),
+            "platform_fees_usd": st["fees"],
+            "connects_revenue_usd": st["connects_spent"] * self.p.freelancers.connects_usd,
+            "refunds_usd": st["refunds"],
+            "spearman_jss_quality": self._spearman,
+        }
+        self.datacollector.collect(self)
+
+    def _snapshot(self, w: int) -> None:
+        s = self.freelancer_state
+        n = s.n
+        cols = ("quality", "strategy", "entry_week", "active", "exit_week", "capacity", "price",
+                "jss", "jss_24m", "jss_12m", "jss_6m", "jss_3m", "jss_trending", "top_rated",
+                "top_rated_plus", "rising_talent", "n_outcomes", "n_success", "n_neutral",
+                "n_negative", "n_clients", "n_contracts", "n_ongoing", "n_reviews", "stars_sum",
+                "first_hire_week", "earnings_total", "earnings_52w", "refunds_total",
+                "unpaid_hours_total", "proposals_sent")
+        snap = {c: getattr(s, c)[:n].copy() for c in cols}
+        snap["week"] = np.full(n, w, np.int32)
+        self._snapshots.append(snap)
+
+    # ------------------------------------------------------------------ outputs
+    def outputs(self, keep_contracts: bool = True) -> RunOutputs:
+        """The run's four tables (a final snapshot is added if the last week has none)."""
+        last = self.week - 1
+        if not self._snapshots or int(self._snapshots[-1]["week"][0]) != last:
+            self._snapshot(last)
+        # score every contract once more at the end so outcome/weight reflect the final state
+        ct = self.contract_state
+        if ct.n:
+            self._score(last, np.arange(ct.n))
+        contracts = self._contracts_frame() if keep_contracts else _empty(CONTRACT_COLUMNS)
+        return RunOutputs(
+            contracts=contracts,
+            freelancers=self._freelancers_frame(),
+            clients=self._clients_frame(),
+            timeseries=self._timeseries_frame(),
+            params=self.p,
+            meta={"weeks_run": self.week, "n_contracts": int(ct.n)},
+        )
+
+    def _contracts_frame(self) -> pd.DataFrame:
+        ct = self.contract_state
+        n = ct.n
+        v = ct.view
+        running = v("end_reason") < 0
+        end_reason = pd.Categorical.from_codes(v("end_reason"), categories=list(
+            scoring.END_REASONS))
+        outcome = pd.Categorical.from_codes(np.where(running, -1, v("outcome")),
+                                            categories=list(scoring.OUTCOME_NAMES))
+        reasons = list(scoring.EXCLUSION_REASONS)
+        excl = np.where(v("outcome") == scoring.Outcome.EXCLUDED,
+                        np.array(reasons, dtype=object)[np.maximum(v("reason"), 0)], "")
+        earnings = v("paid") - v("refunded")
+        df = pd.DataFrame({
+            "contract_id": np.arange(n),
+            "freelancer_id": v("freelancer"),
+            "client_id": v("client"),
+            "start_week": v("start_week"),
+            "end_week": pd.array(np.where(running, 0, v("end_week")), dtype="Int32"),
+            "planned_weeks": v("planned_weeks"),
+            "posted_weeks": v("posted_weeks"),
+            "fixed_price": v("fixed_price"),
+            "rehire": v("rehire"),
+            "job_value_usd": v("job_value"),
+            "value_percentile": v("value_percentile"),
+            "value_usd": v("value"),
+            "hours": v("hours"),
+            "paid_usd": v("paid"),
+            "refunded_usd": v("refunded"),
+            "earnings_usd": earnings,
+            "fee_usd": v("fee"),
+            "paid_weeks": v("paid_weeks"),
+            "unpaid_extra_hours": v("unpaid_hours"),
+            "end_reason": end_reason,
+            "early_end_cause": pd.Categorical.from_codes(v("early_end_cause"),
+                                                         categories=list(EARLY_END_CAUSES)),
+            "delivered_quality": v("delivered_quality"),
+            "satisfaction": v("satisfaction"),
+            "chase_action": pd.Categorical.from_codes(v("chase_action"),
+                                                      categories=list(CHASE_ACTIONS)),
+            "chase_accepted": v("chase_accepted"),
+            "public_stars": v("public_stars"),
+            "private_score": v("private_score"),
+            "client_flagged": v("client_flagged"),
+            "removed": v("removed"),
+            "outcome": outcome,
+            "weight": v("weight"),
+            "exclusion_reason": pd.Categorical(excl, categories=["", *reasons[4:]]),
+            "client_rating_by_freelancer": v("client_rating"),
+        })
+        df.loc[running, "end_week"] = pd.NA
+        return df[list(CONTRACT_COLUMNS)]
+
+    def _freelancers_frame(self) -> pd.DataFrame:
+        if not self._snapshots:
+            return _empty(FREELANCER_COLUMNS)
+        cat = {k: np.concatenate([sn[k] for sn in self._snapshots]) for k in self._snapshots[0]}
+        n_rows = cat["week"].size
+        ids = np.concatenate([np.arange(sn["week"].size) for sn in self._snapshots])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_stars = np.where(cat["n_reviews"] > 0, cat["stars_sum"]
+                                  / np.maximum(cat["n_reviews"], 1), np.nan)
+        df = pd.DataFrame({
+            "week": cat["week"],
+            "freelancer_id": ids,
+            "true_quality": cat["quality"],
+            "strategy": pd.Categorical.from_codes(cat["strategy"], categories=list(STRATEGIES)),
+            "entry_week": cat["entry_week"],
+            "active": cat["active"],
+            "exit_week": _nullable(cat["exit_week"]),
+            "capacity": cat["capacity"],
+            "price_usd": cat["price"],
+            "jss": cat["jss"],
+            "jss_24m": cat["jss_24m"],
+            "jss_12m": cat["jss_12m"],
+            "jss_6m": cat["jss_6m"],
+            "jss_3m": cat["jss_3m"],
+            "jss_trending": cat["jss_trending"],
+            "top_rated": cat["top_rated"],
+            "top_rated_plus": cat["top_rated_plus"],
+            "rising_talent": cat["rising_talent"],
+            "n_outcomes": cat["n_outcomes"],
+            "n_success": cat["n_success"],
+            "n_neutral": cat["n_neutral"],
+            "n_negative": cat["n_negative"],
+            "n_clients": cat["n_clients"],
+            "n_contracts": cat["n_contracts"],
+            "n_ongoing": cat["n_ongoing"],
+            "n_reviews": cat["n_reviews"],
+            "mean_public_stars": mean_stars,
+            "first_hire_week": _nullable(cat["first_hire_week"]),
+            "earnings_usd_total": cat["earnings_total"],
+            "earnings_usd_52w": cat["earnings_52w"],
+            "refunds_usd_total": cat["refunds_total"],
+            "unpaid_hours_total": cat["unpaid_hours_total"],
+            "proposals_sent": cat["proposals_sent"],
+        }, index=pd.RangeIndex(n_rows))
+        return df[list(FREELANCER_COLUMNS)]
+
+    def _clients_frame(self) -> pd.DataFrame:
+        cs = self.client_state
+        v = cs.view
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_rating = np.where(v("rating_n") > 0, v("rating_sum")
+                                   / np.maximum(v("rating_n"), 1), np.nan)
+        df = pd.DataFrame({
+            "client_id": np.arange(cs.n),
+            "rater_type": pd.Categorical.from_codes(v("rater_type"), categories=list(RATER_TYPES)),
+            "min_jss": v("min_jss"),
+            "accepts_no_jss": v("accepts_no_jss"),
+            "jobs_per_week": v("post_rate"),
+            "flagged": v("flagged"),
+            "flagged_week": _nullable(v("flagged_week")),
+            "jobs_posted": v("jobs_posted"),
+            "hires": v("hires"),
+            "rehires": v("rehires"),
+            "proposals_received": v("proposals_received"),
+            "proposals_read": v("proposals_read"),
+            "second_tab_opened": v("second_tab_opened"),
+            "mean_rating_by_freelancers": mean_rating,
+        })
+        return df[list(CLIENT_COLUMNS)]
+
+    def _timeseries_frame(self) -> pd.DataFrame:
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        if df.empty:
+            return _empty(TIMESERIES_COLUMNS)
+        df["week"] = df["week"].astype(np.int32)
+        return df[list(TIMESERIES_COLUMNS)]
+
+
+def _reporter(name: str):
+    def report(model: MarketplaceModel) -> Any:
+        return model._current[name]
+    report.__name__ = f"report_{name}"
+    return report
+
+
+def _nullable(a: np.ndarray) -> pd.arrays.IntegerArray:
+    """int array with -1 meaning missing -> pandas nullable Int32."""
+    return pd.arrays.IntegerArray(np.where(a < 0, 0, a).astype(np.int32), a < 0)
+
+
+def _empty(columns: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+
+
+def _first_k_per_group(group: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Mask keeping, in the given order, at most ``limit[g]`` items of each group ``g``."""
+    if group.size == 0:
+        return np.zeros(0, bool)
+    order = np.argsort(group, kind="stable")
+    gs = group[order]
+    start = np.concatenate(([True], gs[1:] != gs[:-1]))
+    first_pos = np.maximum.accumulate(np.where(start, np.arange(gs.size), 0))
+    rank = np.arange(gs.size) - first_pos
+    keep = np.empty(group.size, bool)
+    keep[order] = rank < limit[gs]
+    return keep
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman correlation (average ranks for ties); NaN with fewer than 3 points."""
+    if a.size < 3:
+        return math.nan
+    ra, rb = _average_ranks(a), _average_ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return math.nan
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata)."""
+    srt = np.sort(x)
+    return (np.searchsorted(srt, x, "left") + np.searchsorted(srt, x, "right") + 1) / 2.0
+
+
+def simulate(params: ModelParams | None = None, seed: int | None = 0,
+             snapshot_every_weeks: int = 26, keep_contracts: bool = True) -> RunOutputs:
+    """Run a whole market and return its tables: one call for a full run.
+
+    >>> out = simulate(ModelParams(n_freelancers=200, weeks=30, burn_in_weeks=10), seed=1)
+    >>> sorted(out.to_dict())
+    ['clients', 'contracts', 'freelancers', 'timeseries']
+    """
+    params = params or ModelParams()
+    model = MarketplaceModel(params=params, rng=seed, snapshot_every_weeks=snapshot_every_weeks)
+    for _ in range(params.weeks):
+        model.step()
+    out = model.outputs(keep_contracts=keep_contracts)
+    out.seed = seed
+    return out
