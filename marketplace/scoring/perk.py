@@ -105,11 +105,17 @@ def select_removals(
     sub_pair = None if pair_idx is None else np.asarray(pair_idx)[sub]
     c = np.asarray(client_idx)
 
+    # Score in a compact index space of the affected freelancers only (cost ~ their contracts).
+    uf, local = np.unique(f[sub], return_inverse=True)
+
     def jss(outcomes):
-        return job_success_scores(
-            f[sub], c[sub], ew[sub], outcomes, w[sub], week=week, n_freelancers=n, rules=rules,
-            reason=sub_reason, pair_idx=sub_pair,
+        compact = job_success_scores(
+            local, c[sub], ew[sub], outcomes, w[sub], week=week, n_freelancers=uf.size,
+            rules=rules, reason=sub_reason, pair_idx=sub_pair,
         ).jss
+        full = np.full(n, np.nan)
+        full[uf] = compact
+        return full
 
     before = jss(out[sub])
     after_out = out.copy()
