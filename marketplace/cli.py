@@ -25,6 +25,79 @@ def main() -> None:
 #   run, validate, list, report -> marketplace.runner / marketplace.analysis
 #   viz       -> marketplace.app (SolaraViz dashboard)
 
+from pathlib import Path  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+
+@app.command("jss")
+def jss(
+    outcomes_csv: Annotated[Path, typer.Argument(
+        help="Contract history CSV (columns: see README 'Scoring a contract history').")],
+    week: Annotated[int | None, typer.Option(
+        "--week", help="Scoring week (default: the latest week in the file).")] = None,
+    rules: Annotated[str, typer.Option(
+        "--rules", help="Rule set: upwork-2015, upwork-2020, upwork-2023, upwork-2024.")
+    ] = "upwork-2023",
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON, one object per freelancer.")] = False,
+) -> None:
+    """Score a contract history: each freelancer's JSS and windows, each contract's outcome."""
+    import json
+
+    from marketplace.scoring import get_rules
+    from marketplace.scoring.history import (
+        HistoryValidationError,
+        read_history_csv,
+        score_history,
+    )
+
+    try:
+        rule_set = get_rules(rules)
+        scored = score_history(read_history_csv(outcomes_csv), week=week, rules=rule_set)
+    except (HistoryValidationError, ValueError) as exc:
+        typer.echo(f"error: {outcomes_csv}: {exc}" if isinstance(exc, HistoryValidationError)
+                   and exc.row is not None else f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(scored.to_records(), indent=2))
+        return
+    _print_jss_tables(scored)
+
+
+def _print_jss_tables(scored) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def fmt(x) -> str:
+        return "-" if x is None else f"{x:.1f}"
+
+    console = Console()
+    records = scored.to_records()
+    summary = Table(title=f"Job Success Score at week {scored.week} ({scored.rules.name} rules)")
+    for col in ("freelancer", "JSS", "24m", "12m", "6m", "3m", "trend", "outc.", "clients"):
+        summary.add_column(col, justify="left" if col == "freelancer" else "right", no_wrap=True)
+    counts = scored.freelancers.set_index("freelancer_id")
+    for rec in records:
+        jss_text = "none" if rec["jss"] is None else f"{rec['jss']:.1f}"
+        c = counts.loc[rec["freelancer_id"]]
+        summary.add_row(rec["freelancer_id"], jss_text,
+                        *(fmt(v) for v in rec["windows"].values()),
+                        str(int(c["n_outcomes"])), str(int(c["n_clients"])))
+    console.print(summary)
+    for rec in records:
+        jss_text = "none" if rec["jss"] is None else f"{rec['jss']:.1f}"
+        table = Table(title=f"{rec['freelancer_id']}: JSS {jss_text}", title_justify="left")
+        for col in ("contract", "outcome", "weight", "reason", "counts in"):
+            table.add_column(col, justify="right" if col == "weight" else "left")
+        windows = scored.contracts.set_index("contract_id")["windows"]
+        for c in rec["contracts"]:
+            table.add_row(c["contract_id"], c["outcome"], f"{c['weight']:.2f}", c["reason"],
+                          windows.loc[c["contract_id"]] or "-")
+        console.print(table)
+    console.print("'-' = window without enough counted outcomes (or contract in no window); "
+                  "'none' = no JSS shown yet.")
+
+
 from marketplace.runner.commands import register as _register_runner_commands  # noqa: E402
 
 _register_runner_commands(app)  # run, validate, list, report
