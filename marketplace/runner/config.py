@@ -92,7 +92,11 @@ class SweepConfig(_Strict):
 
 class OutputsConfig(_Strict):
     snapshot_every_weeks: int = Field(default=26, ge=1, description="freelancer snapshot period")
-    contracts: bool = Field(default=False, description="keep the per-contract table (large)")
+    contracts: bool = Field(
+        default=False,
+        description="store the per-contract table in each run folder (large; metrics "
+        "always use it)",
+    )
     model_tables: bool = Field(
         default=True, description="store the model's output tables in runs/<run_id>/"
     )

@@ -8,6 +8,8 @@ written as ``status: failed`` with its traceback and does not stop the sweep.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ class RunTask:
     runs_dir: str
     token: str
     snapshot_every_weeks: int = 26
-    keep_contracts: bool = False
+    store_contracts: bool = False  # the contract table is always built for the metrics
     model_tables: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -60,17 +62,18 @@ def simulate_and_measure(task: RunTask) -> tuple[dict[str, Any], dict[str, Any]]
     from marketplace.model.params import ModelParams
 
     params = ModelParams.model_validate(task.base_params).with_overrides(task.overrides)
+    # metrics always see the contract table; outputs.contracts only decides whether it is stored
     outputs = simulate(
         params,
         seed=task.seed,
         snapshot_every_weeks=task.snapshot_every_weeks,
-        keep_contracts=task.keep_contracts,
+        keep_contracts=True,
     )
     scalars, metric_tables = _metrics(outputs, params)
     tables: dict[str, Any] = {}
     if task.model_tables:
         for name in MODEL_TABLES:
-            if name == "contracts" and not task.keep_contracts:
+            if name == "contracts" and not task.store_contracts:
                 continue
             df = getattr(outputs, name, None)
             if df is not None:
@@ -95,21 +98,43 @@ def simulate_and_measure(task: RunTask) -> tuple[dict[str, Any], dict[str, Any]]
     return record, tables
 
 
+class _Capture(logging.Handler):
+    """Collects the warnings logged during a run (kept in run.json instead of flooding the
+    terminal from every worker)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.lines: list[str] = []
+        self.thread = threading.get_ident()  # a Dask worker may run several runs in threads
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
 def execute_run(task: RunTask) -> dict[str, Any]:
     """Run one task and write its folder; return ``{run_id, status, elapsed_s, error}``."""
     store.check_token(task.runs_dir, task.token)  # wrong folder: raise, write nothing
     start = time.perf_counter()
+    capture = _Capture()
+    root = logging.getLogger()
+    root.addHandler(capture)
     try:
         record, tables = simulate_and_measure(task)
     except Exception as exc:
         record = failed_record(task, exc, traceback.format_exc())
         tables = {}
+    finally:
+        root.removeHandler(capture)
+    if capture.lines:
+        record["log"] = capture.lines
     store.write_run(task.runs_dir, task.run_id, record, tables)
     return {
         "run_id": task.run_id,
         "status": record["status"],
         "elapsed_s": round(time.perf_counter() - start, 3),
         "error": record.get("error"),
+        "n_log": len(capture.lines),
     }
 
 

@@ -68,7 +68,7 @@ def _tasks(cfg: ExperimentConfig, specs: list, out: Path, token: str) -> list[Ru
             runs_dir=str(store.runs_dir(out).resolve()),
             token=token,
             snapshot_every_weeks=cfg.outputs.snapshot_every_weeks,
-            keep_contracts=cfg.outputs.contracts,
+            store_contracts=cfg.outputs.contracts,
             model_tables=cfg.outputs.model_tables,
         )
         for s in specs
@@ -163,6 +163,7 @@ def run_experiment(
     save_manifest()
     todo = [t for t in _tasks(cfg, specs, out, token) if t.run_id not in finished]
     n_failed = 0
+    warned: list[str] = []
     interrupted = False
     with open_backend(workers, scheduler) as backend:
         session["backend"] = {"kind": backend.kind, "slots": backend.slots, "address": scheduler}
@@ -200,6 +201,8 @@ def run_experiment(
                 entry = runs[task.run_id]
                 entry.update(status=record["status"], elapsed_s=record.get("elapsed_s"))
                 entry.pop("reused", None)
+                if record.get("n_log"):
+                    warned.append(task.run_id)
                 if record["status"] != "ok":
                     n_failed += 1
                     entry["error"] = record.get("error")
@@ -250,6 +253,11 @@ def run_experiment(
         )
         raise KeyboardInterrupt
 
+    if warned and not quiet:
+        console.print(
+            f"{len(warned)} run(s) logged warnings, kept under 'log' in their run.json "
+            f"(e.g. {out}/runs/{sorted(warned)[0]}/run.json)"
+        )
     _summary, tables = store.build_summary(out, specs, cfg.swept_paths())
     manifest["tables"] = tables
     session["finished_at"] = store.now()
