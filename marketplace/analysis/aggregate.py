@@ -56,6 +56,33 @@ def bootstrap_mean_ci(values: Sequence[float] | np.ndarray, seed: int | Sequence
     return mean, low, high, n
 
 
+def bootstrap_diff_ci(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
+                      seed: int | Sequence[int] = 0, confidence_level: float = CONFIDENCE_LEVEL,
+                      n_resamples: int = N_RESAMPLES) -> tuple[float, float, float]:
+    """(mean(b) - mean(a), ci_low, ci_high): independent-samples bootstrap of a difference of
+    means (percentile interval, seeded); NaN CI when either side has fewer than two values."""
+    x = np.asarray(a, dtype=float)
+    y = np.asarray(b, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size == 0 or y.size == 0:
+        return math.nan, math.nan, math.nan
+    diff = float(y.mean() - x.mean())
+    if x.size < 2 or y.size < 2:
+        return diff, math.nan, math.nan
+    if np.all(x == x[0]) and np.all(y == y[0]):
+        return diff, diff, diff
+
+    def statistic(u: np.ndarray, v: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.mean(v, axis=axis) - np.mean(u, axis=axis)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap((x, y), statistic, confidence_level=confidence_level,
+                              n_resamples=n_resamples, method="percentile", vectorized=True,
+                              rng=np.random.default_rng(seed))
+    return diff, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def metric_columns(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
     """Numeric summary columns that are neither run identifiers nor grouping columns."""
     skip = set(by) | ID_COLUMNS

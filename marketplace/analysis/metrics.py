@@ -131,6 +131,96 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 """Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
 
+METRIC_INFO: dict[str, tuple[str, str, str]] = {
+    # name: (short label, what it measures (one line), number format)
+    "n_active": ("active freelancers", "Active freelancers at the end of the run.", ",.0f"),
+    "n_scored": ("freelancers with a JSS", "Active freelancers with a JSS at the end.", ",.0f"),
+    "share_with_jss": ("share with a JSS", "Share of active freelancers who have a JSS.", ".3f"),
+    "spearman_jss_quality": ("Spearman(JSS, quality)",
+                             "Spearman rank correlation of JSS with true quality.", ".3f"),
+    "quality_gap_90": ("quality gap at 90", "Mean true quality at JSS [90, 95) minus at "
+                       "[85, 90) (quality points, 0-1 scale).", ".3f"),
+    "quality_gap_90_d": ("quality gap at 90 (Cohen's d)", "The same gap in pooled standard "
+                         "deviations.", ".2f"),
+    "p_above_beats_below_90": ("P(just above beats just below)", "Probability that a freelancer "
+                               "at JSS [90, 92) has higher true quality than one at [88, 90).",
+                               ".3f"),
+    "auc_top_quartile": ("AUC for top quartile", "AUC of JSS for telling top-quartile true "
+                         "quality from the rest (0.5 = no information).", ".3f"),
+    "precision_90": ("precision of JSS >= 90", "Share of freelancers passing a 90 filter who are "
+                     "in the top quality quartile.", ".3f"),
+    "recall_90": ("recall of JSS >= 90", "Share of top-quartile freelancers who pass a 90 "
+                  "filter.", ".3f"),
+    "excluded_good_share_90": ("good freelancers hidden by 90", "Share of above-median-quality "
+                               "freelancers (with a JSS) whose JSS is below 90.", ".3f"),
+    "excluded_good_share_90_incl_no_jss": ("good freelancers hidden by 90, incl. no JSS",
+                                           "The same among all active freelancers; no JSS "
+                                           "counts as hidden.", ".3f"),
+    "mean_quality_jss_ge_90": ("mean quality, JSS >= 90", "Mean true quality with JSS >= 90.",
+                               ".3f"),
+    "mean_quality_jss_lt_90": ("mean quality, JSS < 90", "Mean true quality with JSS < 90.",
+                               ".3f"),
+    "rd_jump_90": ("RD jump at 90", "Regression-discontinuity jump in true quality at JSS 90 "
+                   "(rdrobust, conventional local-linear estimate).", ".3f"),
+    "rd_ci_low_90": ("RD robust CI low", "Lower end of the run's robust 95% CI (rdrobust).",
+                     ".3f"),
+    "rd_ci_high_90": ("RD robust CI high", "Upper end of the run's robust 95% CI (rdrobust).",
+                      ".3f"),
+    "rd_pvalue_90": ("RD robust p-value", "Robust p-value of the RD jump (rdrobust).", ".3f"),
+    "rd_bandwidth_90": ("RD bandwidth", "MSE-optimal bandwidth of the RD fit (JSS points).",
+                        ".1f"),
+    "density_test_p_90": ("bunching test p", "p-value of the density (manipulation) test at 90 "
+                          "(rddensity); small = bunching.", ".3f"),
+    "share_jss_ge_90": ("share JSS >= 90", "Share of freelancers with a JSS whose JSS >= 90.",
+                        ".3f"),
+    "share_jss_100": ("share JSS = 100", "Share of freelancers with a JSS whose JSS is 100.",
+                      ".3f"),
+    "share_top_rated": ("share Top Rated", "Share of active freelancers with Top Rated (or "
+                        "Plus).", ".3f"),
+    "mean_public_stars": ("mean public stars", "Mean public rating of the period's reviews "
+                          "(1-5 stars).", ".2f"),
+    "share_five_star": ("share 5-star", "Share of the period's public ratings that are 5 stars.",
+                        ".3f"),
+    "share_pos_public_given_private_dissatisfied": (
+        "P(public >= 4 | private unhappy)", "Share of privately dissatisfied clients (private "
+        "score <= 6) who still gave >= 4 public stars.", ".3f"),
+    "proposals_per_job": ("proposals per job", "Proposals per job post.", ".1f"),
+    "hire_rate": ("hire rate", "Share of job posts that ended in a hire.", ".3f"),
+    "hires_per_proposal": ("hires per proposal", "Hires per proposal received.", ".4f"),
+    "proposals_read_per_hire": ("proposals read per hire", "Proposals clients read per hire "
+                                "(client workload).", ".1f"),
+    "refunds_usd": ("refunds (USD)", "Money refunded to clients in the period (USD).", ",.0f"),
+    "fees_lost_to_refunds_usd": ("fees lost to refunds (USD)", "Platform fees the refunded "
+                                 "money would have carried (USD).", ",.0f"),
+    "top20_earnings_share": ("top-20% earnings share", "Share of earnings going to the top 20% "
+                             "of freelancers present all period.", ".3f"),
+    "top10_earnings_share": ("top-10% earnings share", "Share of earnings going to the top 10%.",
+                             ".3f"),
+    "gini_jobs": ("Gini of jobs", "Gini of jobs won per freelancer present all period.", ".3f"),
+    "gini_earnings": ("Gini of earnings", "Gini of earnings per freelancer present all period.",
+                      ".3f"),
+    "random_allocation_gini_jobs": ("Gini of jobs, random hiring", "The jobs Gini if the same "
+                                    "jobs went to the same freelancers at random (the floor).",
+                                    ".3f"),
+    "never_hired_share": ("never hired", "Share of freelancers present all period who got no "
+                          "job in it.", ".3f"),
+    "spearman_quality_jobs": ("Spearman(quality, jobs)", "Spearman correlation of true quality "
+                              "with jobs won.", ".3f"),
+    "first_hire_weeks_median": ("weeks to first hire (KM median)", "Median weeks from entry to "
+                                "first hire for newcomers (Kaplan-Meier, censored).", ".1f"),
+    "first_hire_weeks_median_hired": ("weeks to first hire (hired only)", "Median weeks to "
+                                      "first hire among newcomers who were hired.", ".1f"),
+    "newcomer_never_hired_share": ("newcomers never hired", f"Share of newcomers on the market "
+                                   f">= {NEWCOMER_MIN_WEEKS} weeks who were never hired.",
+                                   ".3f"),
+    "jss_drop_after_one_negative": ("JSS drop after one negative", "Mean JSS drop (points) "
+                                    "caused by one extra negative outcome of weight 1.", ".1f"),
+    **{col: (f"JSS drop after one negative, {band} outcomes",
+             f"The same for freelancers with {band} counted outcomes.", ".1f")
+       for band, col in HISTORY_BAND_COLUMNS.items()},
+}
+"""Label, one-line meaning and number format of every metric (used by the report and figures)."""
+
 TABLE_NAMES = ("precision_recall", "jss_bands", "one_negative_drop", "freelancer_sample",
                "metric_notes")
 

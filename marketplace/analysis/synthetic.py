@@ -140,19 +140,23 @@ def write_synthetic_results(results_dir: str | Path, *, n_freelancers: int = 150
             run_id = f"v{value_index}-r{rep}"
             out = synthetic_outputs(n_freelancers, relation, seed=seed)
             scalars, run_tables = run_metrics(out, None, seed=seed, **(run_metrics_kwargs or {}))
-            rows.append({"run_id": run_id, "seed": seed, "replication": rep, swept: value,
-                         **scalars})
+            rows.append({"run_id": run_id, "combination": value_index, "replication": rep,
+                         "seed": seed, swept: value, **scalars})
             for name, df in run_tables.items():
                 tables.setdefault(name, []).append(df.assign(run_id=run_id))
     pd.DataFrame(rows).to_parquet(results_dir / "summary.parquet")
     for name, parts in tables.items():
         pd.concat(parts, ignore_index=True).to_parquet(results_dir / f"{name}.parquet")
-    manifest = {
+    manifest = {  # the keys the runner writes that the report reads
         "name": results_dir.name,
-        "question": "Does a JSS of 90 or more reflect higher true quality? (synthetic check)",
-        "sweep": {swept: list(values)},
+        "description": "Synthetic check: does a JSS of 90 or more reflect higher true quality?",
+        "swept_parameters": [swept],
         "replications": replications,
-        "config": {"model": {"n_freelancers": n_freelancers, "weeks": FINAL_WEEK}},
+        "root_seed": 0,
+        "config": {"model": {"n_freelancers": n_freelancers, "weeks": FINAL_WEEK},
+                   "sweep": {"grid": {swept: list(values)}, "replications": replications},
+                   "analysis": []},
+        "counts": {"ok": len(rows), "failed": 0, "pending": 0},
     }
     (results_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return results_dir

@@ -1,0 +1,342 @@
+"""Figures of the analysis: one function per figure, each returning a `matplotlib.figure.Figure`.
+
+Both `marketplace report` and the notebooks call these functions, so a figure looks the same
+everywhere. They take the stored tables (the per-run metric tables concatenated across runs, with a
+`run_id` column, and `aggregate.parquet`), never model objects. Across-run means carry 95%
+bootstrap CIs (`marketplace.analysis.aggregate.bootstrap_mean_ci`). An optional `group` column
+(e.g. a swept parameter merged in from the summary) draws one line per value.
+
+Figures are built on `matplotlib.figure.Figure` directly, not pyplot: no global state, no GUI
+backend needed (works headless and in worker processes), and nothing leaks across many figures.
+In a notebook a returned Figure displays itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from marketplace.analysis.aggregate import bootstrap_mean_ci
+from marketplace.analysis.metrics import CUTOFF, HISTORY_BANDS, JSS_BAND_LABELS
+
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.bbox": "tight",
+}
+CUTOFF_STYLE = {"color": "#b2182b", "linestyle": "--", "linewidth": 1.2}
+FIG_SIZE = (6.4, 4.2)
+CI_RESAMPLES = 1000
+
+JSS_LABEL = "JSS (percent points)"
+QUALITY_LABEL = "True quality (0-1)"
+
+
+def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Build the figure under the paper style without touching the caller's rcParams."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with mpl.rc_context(STYLE):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _mark_cutoff(ax: Axes, x: float = CUTOFF, label: str = "JSS = 90") -> None:
+    ax.axvline(x, **CUTOFF_STYLE, label=label, zorder=1)
+
+
+def _groups(df: pd.DataFrame, group: str | None) -> list[tuple[str | None, pd.DataFrame]]:
+    """(label, rows) per value of `group` (one unlabelled group when None)."""
+    if group is None or group not in df.columns:
+        return [(None, df)]
+    out = []
+    for value, rows in df.groupby(group, dropna=False, sort=True):
+        out.append((f"{group} = {format_value(value)}", rows))
+    return out
+
+
+def format_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _mean_ci_by(df: pd.DataFrame, x: str, y: str, order: Sequence | None = None,
+                seed: int = 0) -> pd.DataFrame:
+    """Across-run mean of `y` and its 95% bootstrap CI for each value of `x`."""
+    rows = []
+    keys = order if order is not None else sorted(df[x].dropna().unique())
+    for i, key in enumerate(keys):
+        values = pd.to_numeric(df.loc[df[x] == key, y], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+        mean, low, high, n = bootstrap_mean_ci(values, seed=(seed, i), n_resamples=CI_RESAMPLES)
+        rows.append({x: key, "mean": mean, "ci_low": low, "ci_high": high, "n": n})
+    return pd.DataFrame(rows)
+
+
+def _no_data(fig: Figure, ax: Axes, what: str) -> Figure:
+    ax.text(0.5, 0.5, f"no data: {what}", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+@_styled
+def quality_by_jss_band(jss_bands: pd.DataFrame, group: str | None = None) -> Figure:
+    """Mean true quality of the freelancers in each JSS band (table `jss_bands`), across runs."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    order = [*JSS_BAND_LABELS, "no JSS"]
+    groups = _groups(jss_bands, group)
+    width = 0.8 / len(groups)
+    for gi, (label, rows) in enumerate(groups):
+        stats_ = _mean_ci_by(rows.assign(band=rows["band"].astype(str)), "band", "mean_quality",
+                             order=order)
+        pos = np.arange(len(order)) + (gi - (len(groups) - 1) / 2) * width
+        err = np.vstack([stats_["mean"] - stats_["ci_low"], stats_["ci_high"] - stats_["mean"]])
+        ax.errorbar(pos, stats_["mean"], yerr=np.nan_to_num(err), fmt="o", capsize=3,
+                    label=label or "mean over runs, 95% CI")
+    ax.set_xticks(np.arange(len(order)), order)
+    # the 90 line sits between the 85-89 and 90-94 bands
+    _mark_cutoff(ax, order.index("90-94") - 0.5)
+    ax.set_xlabel("JSS band (percent points)")
+    ax.set_ylabel(f"Mean {QUALITY_LABEL.lower()}")
+    ax.set_title("True quality by JSS band")
+    ax.legend(loc="best")
+    return fig
+
+
+@_styled
+def jss_quality_hexbin(sample: pd.DataFrame, gridsize: int = 35) -> Figure:
+    """JSS against true quality for the sampled freelancers with a JSS (table
+    `freelancer_sample`), all runs pooled."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    rows = sample.loc[sample["jss"].notna()]
+    if rows.empty:
+        return _no_data(fig, ax, "no freelancer with a JSS")
+    hb = ax.hexbin(rows["jss"].astype(float), rows["true_quality"].astype(float),
+                   gridsize=gridsize, mincnt=1, cmap="viridis", bins="log",
+                   extent=(0, 100, 0, 1))
+    fig.colorbar(hb, ax=ax, label="Freelancers (log scale)")
+    _mark_cutoff(ax)
+    ax.set_xlim(0, 101)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(JSS_LABEL)
+    ax.set_ylabel(QUALITY_LABEL)
+    ax.set_title(f"JSS against true quality ({len(rows):,} freelancers)")
+    ax.legend(loc="lower left")
+    return fig
+
+
+def _local_linear(x: np.ndarray, y: np.ndarray, at: float, bandwidth: float
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Triangular-kernel local linear fit (statsmodels WLS) evaluated over the data's range."""
+    import statsmodels.api as sm
+
+    w = np.clip(1.0 - np.abs(x - at) / bandwidth, 0.0, None)
+    keep = w > 0
+    if keep.sum() < 3 or np.unique(x[keep]).size < 2:
+        return None
+    fit = sm.WLS(y[keep], sm.add_constant(x[keep] - at), weights=w[keep]).fit()
+    grid = np.linspace(x[keep].min(), x[keep].max(), 50)
+    return grid, fit.params[0] + fit.params[1] * (grid - at)
+
+
+@_styled
+def rd_plot(sample: pd.DataFrame, cutoff: float = CUTOFF, bandwidth: float = 10.0,
+            window: float = 30.0, bin_width: float = 1.0, annotation: str | None = None
+            ) -> Figure:
+    """Regression-discontinuity plot at 90: binned mean true quality by JSS, and triangular-kernel
+    local linear fits on each side within `bandwidth` points (table `freelancer_sample`)."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    rows = sample.loc[sample["jss"].notna()]
+    x = rows["jss"].to_numpy(dtype=float)
+    y = rows["true_quality"].to_numpy(dtype=float)
+    near = x >= cutoff - window
+    x, y = x[near], y[near]
+    if x.size == 0:
+        return _no_data(fig, ax, "no freelancer with a JSS near 90")
+    edges = np.arange(cutoff - window, 100.0 + bin_width, bin_width)
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
+    binned = pd.DataFrame({"bin": idx, "y": y}).groupby("bin")["y"].agg(["mean", "size"])
+    centres = edges[binned.index.to_numpy()] + bin_width / 2
+    ax.scatter(centres, binned["mean"], s=np.clip(binned["size"] / binned["size"].max() * 60,
+                                                   8, 60),
+               color="0.35", label=f"mean per {bin_width:g}-point bin (size = freelancers)")
+    for side, sel in (("below", x < cutoff), ("above", x >= cutoff)):
+        fit = _local_linear(x[sel], y[sel], cutoff, bandwidth)
+        if fit is not None:
+            ax.plot(*fit, color="#2166ac", linewidth=2,
+                    label="local linear fit (triangular kernel)" if side == "below" else None)
+    _mark_cutoff(ax)
+    ax.set_xlabel(JSS_LABEL)
+    ax.set_ylabel(QUALITY_LABEL)
+    ax.set_title("Regression discontinuity at JSS 90")
+    if annotation:
+        ax.text(0.02, 0.97, annotation, transform=ax.transAxes, va="top", fontsize=8.5)
+    ax.legend(loc="lower right")
+    return fig
+
+
+@_styled
+def jss_histogram(sample: pd.DataFrame, group: str | None = None, low: float = 50.0) -> Figure:
+    """Share of freelancers at each whole JSS value from `low` to 100: bunching shows as a step up
+    at 90 and a spike at 100 (table `freelancer_sample`)."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    edges = np.arange(0.0, 102.0, 1.0)  # [89, 90) and [90, 91) are separate bins; [100, 101)
+    any_data = False
+    for label, rows in _groups(sample, group):
+        x = rows["jss"].dropna().to_numpy(dtype=float)
+        if x.size == 0:
+            continue
+        any_data = True
+        weights = np.full(x.size, 1.0 / x.size)
+        ax.hist(x, bins=edges, weights=weights, histtype="step", linewidth=1.4,
+                label=(label or "all runs pooled") + f" ({x.size:,})")
+    if not any_data:
+        return _no_data(fig, ax, "no freelancer with a JSS")
+    _mark_cutoff(ax)
+    ax.set_xlim(low, 101)
+    ax.set_xlabel(f"{JSS_LABEL}, 1-point bins")
+    ax.set_ylabel("Share of freelancers with a JSS")
+    ax.set_title("Distribution of JSS")
+    ax.legend(loc="upper left")
+    return fig
+
+
+@_styled
+def precision_recall_curve(precision_recall: pd.DataFrame, group: str | None = None) -> Figure:
+    """Precision and recall of the filter JSS >= cut-off for top-quartile true quality, against
+    the cut-off (table `precision_recall`), mean over runs with 95% CI bands."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for gi, (label, rows) in enumerate(_groups(precision_recall, group)):
+        color = f"C{gi}"
+        for measure, style in (("precision", "-"), ("recall", ":")):
+            s = _mean_ci_by(rows, "cutoff", measure)
+            name = f"{measure}" + (f", {label}" if label else "")
+            ax.plot(s["cutoff"], s["mean"], style, color=color, label=name)
+            ax.fill_between(s["cutoff"], s["ci_low"], s["ci_high"], color=color, alpha=0.15,
+                            linewidth=0)
+    _mark_cutoff(ax)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Filter cut-off: JSS >= (percent points)")
+    ax.set_ylabel("Share (0-1)")
+    ax.set_title("JSS filter as a detector of top-quartile quality")
+    ax.legend(loc="best")
+    return fig
+
+
+@_styled
+def one_negative_drop(one_negative_drop: pd.DataFrame, group: str | None = None) -> Figure:
+    """Mean JSS drop caused by one extra negative outcome, by counted outcomes in the 24-month
+    window (table `one_negative_drop`), mean over runs with 95% CI."""
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    order = [label for _, _, label in HISTORY_BANDS]
+    groups = _groups(one_negative_drop, group)
+    width = 0.8 / len(groups)
+    for gi, (label, rows) in enumerate(groups):
+        s = _mean_ci_by(rows.assign(band=rows["band"].astype(str)), "band", "mean_drop",
+                        order=order)
+        pos = np.arange(len(order)) + (gi - (len(groups) - 1) / 2) * width
+        err = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
+        ax.bar(pos, s["mean"], width=width * 0.9, yerr=np.nan_to_num(err), capsize=3,
+               label=label, color=f"C{gi}")
+    ax.set_xticks(np.arange(len(order)), order)
+    ax.set_xlabel("Counted outcomes in the 24-month window (contracts)")
+    ax.set_ylabel("JSS drop (percent points)")
+    ax.set_title("JSS drop after one negative outcome")
+    if len(groups) > 1:
+        ax.legend(loc="best")
+    return fig
+
+
+@_styled
+def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[str],
+                    labels: dict[str, str] | None = None, group: str | None = None) -> Figure:
+    """Each metric against a swept parameter: mean over runs with its 95% bootstrap CI band
+    (table `aggregate`, long format). `group` (another swept parameter) draws one line per value."""
+    metrics = [m for m in metrics if m in set(aggregate["metric"])]
+    n = max(1, len(metrics))
+    cols = min(3, n)
+    nrows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.6 * cols, 2.9 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
+    values = list(pd.unique(aggregate[parameter]))
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                  and not (isinstance(v, float) and math.isnan(v)) for v in values)
+    if numeric:
+        values = sorted(values)
+    position = {format_value(v): (float(v) if numeric else float(i)) for i, v in enumerate(values)}
+    for ax, metric in zip(axes, metrics, strict=False):
+        rows = aggregate.loc[aggregate["metric"] == metric]
+        for gi, (label, g) in enumerate(_groups(rows, group)):
+            g = g.assign(_x=[position[format_value(v)] for v in g[parameter]]).sort_values("_x")
+            ax.plot(g["_x"], g["mean"], "o-", color=f"C{gi}", label=label, markersize=4)
+            ax.fill_between(g["_x"], g["ci_low"].astype(float), g["ci_high"].astype(float),
+                            color=f"C{gi}", alpha=0.2, linewidth=0)
+        if not numeric:
+            ax.set_xticks(list(position.values()), list(position.keys()))
+        ax.set_xlabel(parameter)
+        ax.set_ylabel((labels or {}).get(metric, metric))
+        if metric in {"quality_gap_90", "rd_jump_90", "quality_gap_90_d"}:
+            ax.axhline(0.0, color="0.6", linewidth=0.8)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    if group is not None and metrics:
+        axes[0].legend(loc="best")
+    fig.suptitle(f"Metrics against {parameter} (mean over runs, 95% CI)")
+    return fig
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 200) -> list[Path]:
+    """Write `<stem>.png` and `<stem>.pdf` (each written to a temporary file, then renamed)."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ext in ("png", "pdf"):
+        final = stem.with_name(f"{stem.name}.{ext}")
+        tmp = stem.with_name(f".{stem.name}.tmp-{os.getpid()}.{ext}")
+        with mpl.rc_context(STYLE):
+            fig.savefig(tmp, dpi=dpi, format=ext, metadata=_metadata(ext))
+        os.replace(tmp, final)
+        written.append(final)
+    return written
+
+
+def _metadata(ext: str) -> dict[str, Any]:
+    """No creation date in the files, so rebuilding a report from the same results changes
+    nothing in git."""
+    if ext == "pdf":
+        return {"CreationDate": None, "ModDate": None}
+    if ext == "png":
+        return {"Software": None}
+    return {}

@@ -1,0 +1,583 @@
+"""The report of an experiment, rebuilt from its stored results (never from a model run).
+
+`build_report(results_dir)` reads `manifest.json`, `summary.parquet` and the concatenated metric
+tables (`<table>.parquet`, with a `run_id` column) that the runner wrote, and writes:
+
+* `aggregate.parquet`: every metric per parameter combination, mean and 95% bootstrap CI (long
+  format, see `marketplace.analysis.aggregate`);
+* `figures/<name>.png|pdf`: the figures of the analyses the experiment asks for;
+* `report.md`: the question, the configuration, each finding as a sentence with its number and
+  95% CI, tables of every metric, caveats (metrics that could not be computed) and the figures.
+
+Which findings and figures appear is chosen by the experiment config's `analysis:` list, whose
+allowed names are the keys of `ANALYSES` (all of them when the list is empty). Every number in the
+report is computed here from the runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from marketplace.analysis import figures as F
+from marketplace.analysis.aggregate import aggregate_summary, bootstrap_diff_ci
+from marketplace.analysis.metrics import HISTORY_BAND_COLUMNS, METRIC_INFO
+
+log = logging.getLogger(__name__)
+
+AGGREGATE_FILE = "aggregate.parquet"
+REPORT_FILE = "report.md"
+FIGURES_DIR = "figures"
+MAX_GROUP_LINES = 6
+"""Per-run-table figures draw one line per combination up to this many combinations; beyond it,
+one line per value of the first swept parameter (pooling the others)."""
+MAX_SCATTER_FIGURES = 4
+"""Hexbin and RD plots (one per combination) for at most this many combinations (the first and
+last of the sweep otherwise)."""
+MAX_SWEEP_METRICS = 9
+MAX_SENTENCE_COMBOS = 3
+"""Findings are written as one sentence per metric and combination up to this many
+combinations; beyond it as a table per analysis (the contrasts stay sentences)."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A block of the report: the question it answers, its metrics and its figures."""
+
+    title: str
+    question: str
+    metrics: tuple[str, ...]
+    figures: tuple[str, ...] = ()
+
+
+ANALYSES: dict[str, Analysis] = {
+    "validity": Analysis(
+        "Does the JSS track true quality?",
+        "How well does the score rank freelancers by their hidden true quality, and what does a "
+        "client filtering at 90 get?",
+        ("spearman_jss_quality", "quality_gap_90", "quality_gap_90_d", "p_above_beats_below_90",
+         "auc_top_quartile", "precision_90", "recall_90", "excluded_good_share_90",
+         "excluded_good_share_90_incl_no_jss", "mean_quality_jss_ge_90",
+         "mean_quality_jss_lt_90"),
+        ("quality_by_jss_band", "jss_quality_hexbin", "precision_recall"),
+    ),
+    "threshold": Analysis(
+        "Is there a jump in quality at 90?",
+        "Are freelancers just above 90 better than those just below (regression discontinuity), "
+        "and do scores bunch at 90 (density test)?",
+        ("rd_jump_90", "p_above_beats_below_90", "density_test_p_90"),
+        ("rd_plot",),
+    ),
+    "bunching": Analysis(
+        "Where do the scores sit?",
+        "How many freelancers reach 90 and 100, and what do refunds cost?",
+        ("share_jss_ge_90", "share_jss_100", "share_top_rated", "density_test_p_90",
+         "refunds_usd", "fees_lost_to_refunds_usd"),
+        ("jss_histogram",),
+    ),
+    "ratings": Analysis(
+        "What do the public ratings say?",
+        "How inflated are public ratings, and how often do unhappy clients still rate well "
+        "publicly?",
+        ("mean_public_stars", "share_five_star", "share_pos_public_given_private_dissatisfied"),
+    ),
+    "volatility": Analysis(
+        "How much does one bad client move the score?",
+        "How far does one extra negative outcome pull a JSS down, by length of history?",
+        ("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values()),
+        ("one_negative_drop",),
+    ),
+    "newcomers": Analysis(
+        "What does the score cost newcomers?",
+        "How long do newcomers wait for a first job, and how many good freelancers does a 90 "
+        "filter hide because they have no JSS yet?",
+        ("share_with_jss", "first_hire_weeks_median", "first_hire_weeks_median_hired",
+         "newcomer_never_hired_share", "excluded_good_share_90_incl_no_jss"),
+    ),
+    "market": Analysis(
+        "What does the market look like?",
+        "Proposals, hires and how many proposals clients read per hire.",
+        ("proposals_per_job", "hire_rate", "hires_per_proposal", "proposals_read_per_hire"),
+    ),
+    "concentration": Analysis(
+        "Who gets the work?",
+        "How unequal are jobs and earnings, against the floor that random hiring would give, and "
+        "does the work go to the better freelancers?",
+        ("gini_jobs", "random_allocation_gini_jobs", "gini_earnings", "top10_earnings_share",
+         "top20_earnings_share", "never_hired_share", "spearman_quality_jobs"),
+    ),
+    "sweep": Analysis(
+        "How do the answers change with the swept parameters?",
+        "Each swept parameter against the key metrics of the other analyses.",
+        (),
+        ("parameter_sweep",),
+    ),
+}
+"""Report blocks an experiment can ask for in its config's `analysis:` list."""
+
+
+@dataclass
+class _Context:
+    results_dir: Path
+    manifest: dict[str, Any]
+    summary: pd.DataFrame
+    by: list[str]
+    aggregate: pd.DataFrame
+    combos: pd.DataFrame  # one row per combination: the by columns, "combo" label, "n_runs"
+    tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A concatenated metric table with each run's combination label and swept values."""
+        if name not in self.tables:
+            path = self.results_dir / f"{name}.parquet"
+            if not path.is_file():
+                self.tables[name] = None
+            else:
+                df = pd.read_parquet(path)
+                keep = ["run_id", "combo", *self.by]
+                self.tables[name] = df.merge(self.summary[keep], on="run_id", how="inner")
+        return self.tables[name]
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def build_report(results_dir: str | Path, analyses: Sequence[str] | None = None,
+                 seed: int | None = None) -> Path:
+    """Write aggregate.parquet, figures/ and report.md for a results folder; return report.md.
+
+    `analyses` overrides the config's `analysis:` list; `seed` (default: the experiment's root
+    seed) seeds the bootstrap.
+    """
+    results_dir = Path(results_dir)
+    manifest_path = results_dir / "manifest.json"
+    summary_path = results_dir / "summary.parquet"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{results_dir} is not a results folder: no manifest.json")
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{summary_path} is missing: run the experiment first")
+    manifest = json.loads(manifest_path.read_text())
+    summary = pd.read_parquet(summary_path)
+    by = _swept(manifest, summary)
+    if seed is None:
+        seed = int(manifest.get("root_seed") or 0)
+    names = _analyses(manifest, analyses)
+
+    summary = summary.copy()
+    summary["combo"] = _combo_labels(summary, by)
+    aggregate = aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
+    _write_parquet(aggregate, results_dir / AGGREGATE_FILE)
+    combos = _combinations(summary, by)
+    ctx = _Context(results_dir, manifest, summary, by, aggregate, combos)
+
+    figure_links = _make_figures(ctx, names)
+    text = _render(ctx, names, figure_links)
+    path = results_dir / REPORT_FILE
+    _write_text(text, path)
+    return path
+
+
+def _analyses(manifest: dict[str, Any], analyses: Sequence[str] | None) -> list[str]:
+    names = list(analyses) if analyses is not None else list(
+        (manifest.get("config") or {}).get("analysis") or [])
+    if not names:
+        names = list(ANALYSES)
+    unknown = [n for n in names if n not in ANALYSES]
+    if unknown:
+        raise ValueError(f"unknown analysis {unknown[0]!r}; allowed: {', '.join(ANALYSES)}")
+    return names
+
+
+def _swept(manifest: dict[str, Any], summary: pd.DataFrame) -> list[str]:
+    """Swept parameter paths (manifest `swept_parameters`), as far as the summary has them."""
+    swept = manifest.get("swept_parameters")
+    if swept is None:
+        swept = list((manifest.get("sweep") or {}).keys())
+    return [p for p in swept if p in summary.columns]
+
+
+def _short(path: str) -> str:
+    """A readable short name of a dotted parameter path (last part, or last two when the last is
+    a bare value such as a mix key '90')."""
+    parts = path.split(".")
+    if len(parts) > 1 and (parts[-1].isdigit() or len(parts[-1]) <= 3):
+        return ".".join(parts[-2:])
+    return parts[-1]
+
+
+def _combo_labels(summary: pd.DataFrame, by: list[str]) -> pd.Series:
+    if not by:
+        return pd.Series(["all runs"] * len(summary), index=summary.index, dtype="string")
+    labels = [", ".join(f"{_short(p)} = {F.format_value(v)}" for p, v in zip(by, row, strict=True))
+              for row in summary[by].itertuples(index=False, name=None)]
+    return pd.Series(labels, index=summary.index, dtype="string")
+
+
+def _combinations(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per combination, in sweep order (sorted by the swept values), with its label."""
+    if not by:
+        return pd.DataFrame({"combo": ["all runs"], "n_runs": [len(summary)]})
+    return (summary.groupby(by, dropna=False, sort=True)
+            .agg(combo=("combo", "first"), n_runs=("run_id", "size")).reset_index())
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def _fmt(metric: str, value: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    spec = METRIC_INFO.get(metric, ("", "", ".3g"))[2]
+    return format(value, spec)
+
+
+def _cell(row: pd.Series) -> str:
+    metric = row["metric"]
+    if row["n"] == 0:
+        return "n/a"
+    if not np.isfinite(row["ci_low"]):
+        return f"{_fmt(metric, row['mean'])} (n={row['n']})"
+    return f"{_fmt(metric, row['mean'])} [{_fmt(metric, row['ci_low'])}, " \
+           f"{_fmt(metric, row['ci_high'])}]"
+
+
+def _agg_row(ctx: _Context, combo_index: int, metric: str) -> pd.Series | None:
+    combo = ctx.combos.iloc[combo_index]
+    rows = ctx.aggregate.loc[ctx.aggregate["metric"] == metric]
+    for p in ctx.by:
+        value = combo[p]
+        rows = rows.loc[rows[p].isna()] if _isna(value) else rows.loc[rows[p] == value]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _isna(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _runs_of(ctx: _Context, combo_index: int) -> pd.DataFrame:
+    label = ctx.combos.iloc[combo_index]["combo"]
+    return ctx.summary.loc[ctx.summary["combo"] == label]
+
+
+def _sentence(ctx: _Context, combo_index: int, metric: str) -> str | None:
+    row = _agg_row(ctx, combo_index, metric)
+    if row is None:
+        return None
+    meaning = METRIC_INFO.get(metric, (metric, metric, ".3g"))[1]
+    if row["n"] == 0:
+        return f"{meaning.rstrip('.')} could not be computed in any run (see Caveats)."
+    ci = (f"95% CI {_fmt(metric, row['ci_low'])} to {_fmt(metric, row['ci_high'])}, "
+          if np.isfinite(row["ci_low"]) else "no CI from a single run, ")
+    return (f"{meaning.rstrip('.')}: **{_fmt(metric, row['mean'])}** ({ci}"
+            f"{row['n']} of {row['n_runs']} runs).")
+
+
+def _special_sentences(ctx: _Context, combo_index: int, metric: str) -> list[str]:
+    """Per-run test outcomes: how often the run's own RD CI excluded 0, the density test
+    rejected, as counts of runs."""
+    runs = _runs_of(ctx, combo_index)
+    out = []
+    if metric == "rd_jump_90" and {"rd_ci_low_90", "rd_ci_high_90"} <= set(runs.columns):
+        low, high = runs["rd_ci_low_90"].to_numpy(float), runs["rd_ci_high_90"].to_numpy(float)
+        ok = np.isfinite(low) & np.isfinite(high)
+        if ok.any():
+            pos, neg = int(np.sum(low[ok] > 0)), int(np.sum(high[ok] < 0))
+            out.append(f"The run's own robust 95% CI of the jump excluded zero in {pos + neg} of "
+                       f"{int(ok.sum())} runs ({pos} with a positive jump, {neg} negative).")
+    if metric == "density_test_p_90" and "density_test_p_90" in runs.columns:
+        p = runs["density_test_p_90"].to_numpy(float)
+        ok = np.isfinite(p)
+        if ok.any():
+            out.append(f"The density test rejected a smooth density at 90 (p < 0.05) in "
+                       f"{int(np.sum(p[ok] < 0.05))} of {int(ok.sum())} runs.")
+    return out
+
+
+def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
+    """For each swept parameter: first vs last value (others at their first value), with a
+    bootstrap CI of the difference."""
+    out = []
+    if not ctx.by or len(ctx.combos) < 2:
+        return out
+    base = ctx.combos.iloc[0]
+    for pi, param in enumerate(ctx.by):
+        others = [p for p in ctx.by if p != param]
+        cand = ctx.combos
+        for p in others:
+            cand = cand.loc[cand[p].isna()] if _isna(base[p]) else cand.loc[cand[p] == base[p]]
+        if len(cand) < 2:
+            continue
+        first, last = cand.index[0], cand.index[-1]
+        a = _runs_of(ctx, int(first))[metric].to_numpy(float)
+        b = _runs_of(ctx, int(last))[metric].to_numpy(float)
+        if not (np.isfinite(a).any() and np.isfinite(b).any()):
+            continue
+        diff, low, high = bootstrap_diff_ci(a, b, seed=(seed, pi, len(metric)))
+        ra, rb = _agg_row(ctx, int(first), metric), _agg_row(ctx, int(last), metric)
+        label = METRIC_INFO.get(metric, (metric,))[0]
+        fixed = (" (" + ", ".join(f"{_short(p)} = {F.format_value(base[p])}" for p in others)
+                 + ")") if others else ""
+        ci = (f"95% CI {_fmt(metric, low)} to {_fmt(metric, high)}" if np.isfinite(low)
+              else "no CI")
+        out.append(
+            f"From {_short(param)} = {F.format_value(cand.iloc[0][param])} to "
+            f"{F.format_value(cand.iloc[-1][param])}{fixed}, {label} goes from "
+            f"{_cell(ra)} to {_cell(rb)}: a change of **{_fmt(metric, diff)}** ({ci}).")
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _group_column(ctx: _Context) -> str | None:
+    if len(ctx.combos) <= 1:
+        return None
+    return "combo" if len(ctx.combos) <= MAX_GROUP_LINES else ctx.by[0]
+
+
+def _scatter_combos(ctx: _Context) -> list[int]:
+    n = len(ctx.combos)
+    return list(range(n)) if n <= MAX_SCATTER_FIGURES else [0, n - 1]
+
+
+def _rd_annotation(ctx: _Context, combo_index: int) -> str | None:
+    row = _agg_row(ctx, combo_index, "rd_jump_90")
+    if row is None or row["n"] == 0:
+        return None
+    return f"rdrobust jump, mean over runs: {_cell(row)}"
+
+
+def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
+    """Build the figures of the chosen analyses; return (caption, file stem) pairs."""
+    wanted: list[str] = []
+    for name in names:
+        wanted += [f for f in ANALYSES[name].figures if f not in wanted]
+    fig_dir = ctx.results_dir / FIGURES_DIR
+    links: list[tuple[str, str]] = []
+    group = _group_column(ctx)
+    pooled = (f" One line per value of {_short(ctx.by[0])}, pooling the other swept parameters."
+              if group is not None and group != "combo" else "")
+
+    def emit(stem: str, caption: str, build: Callable[[], Any]) -> None:
+        fig = build()
+        F.save_figure(fig, fig_dir / stem)
+        links.append((caption, stem))
+
+    per_run: dict[str, tuple[str, Callable[[pd.DataFrame], Any], str]] = {
+        "quality_by_jss_band": ("jss_bands", lambda t: F.quality_by_jss_band(t, group),
+                                "Mean true quality by JSS band (95% CI over runs)."),
+        "precision_recall": ("precision_recall", lambda t: F.precision_recall_curve(t, group),
+                             "Precision and recall of JSS >= cut-off for top-quartile quality."),
+        "one_negative_drop": ("one_negative_drop", lambda t: F.one_negative_drop(t, group),
+                              "JSS drop after one extra negative outcome, by history length."),
+        "jss_histogram": ("freelancer_sample", lambda t: F.jss_histogram(t, group),
+                          "Distribution of JSS (sampled freelancers, runs pooled)."),
+    }
+    for name in wanted:
+        if name in per_run:
+            table, build, caption = per_run[name]
+            df = ctx.table(table)
+            if df is None or df.empty:
+                log.warning("figure %s skipped: no %s table", name, table)
+                continue
+            emit(name, caption + pooled, lambda df=df, build=build: build(df))
+        elif name in ("jss_quality_hexbin", "rd_plot"):
+            sample = ctx.table("freelancer_sample")
+            if sample is None or sample.empty:
+                log.warning("figure %s skipped: no freelancer_sample table", name)
+                continue
+            for i in _scatter_combos(ctx):
+                label = ctx.combos.iloc[i]["combo"]
+                rows = sample.loc[sample["combo"] == label]
+                stem = name if len(ctx.combos) == 1 else f"{name}_{i}"
+                if name == "rd_plot":
+                    emit(stem, f"Regression discontinuity at JSS 90 ({label}; runs pooled).",
+                         lambda rows=rows, i=i: F.rd_plot(rows,
+                                                          annotation=_rd_annotation(ctx, i)))
+                else:
+                    emit(stem, f"JSS against true quality ({label}; runs pooled).",
+                         lambda rows=rows: F.jss_quality_hexbin(rows))
+        elif name == "parameter_sweep":
+            for stem, caption, build in _sweep_figures(ctx, names):
+                emit(stem, caption, build)
+    return links
+
+
+def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Callable[[], Any]]]:
+    metrics: list[str] = []
+    for name in names:
+        metrics += [m for m in ANALYSES[name].metrics if m not in metrics]
+    metrics = metrics[:MAX_SWEEP_METRICS]
+    labels = {m: METRIC_INFO[m][0] for m in metrics if m in METRIC_INFO}
+    out = []
+    for pi, param in enumerate(ctx.by):
+        if ctx.combos[param].nunique(dropna=False) < 2:
+            continue
+        others = [p for p in ctx.by if p != param]
+        group = others[0] if others else None
+        agg = ctx.aggregate
+        fixed = []
+        for p in others[1:]:  # hold further parameters at their first value
+            first = ctx.combos.iloc[0][p]
+            agg = agg.loc[agg[p].isna()] if _isna(first) else agg.loc[agg[p] == first]
+            fixed.append(f"{_short(p)} = {F.format_value(first)}")
+        caption = f"Key metrics against {param} (mean over runs, 95% bootstrap CI)" + (
+            f", one line per {_short(group)}" if group else "") + (
+            f", with {', '.join(fixed)}" if fixed else "") + "."
+        out.append((f"sweep_{pi}_{_short(param).replace('.', '_')}", caption,
+                    lambda agg=agg, param=param, group=group: F.parameter_sweep(
+                        agg, param, metrics, labels=labels, group=group)))
+    return out
+
+
+# ----------------------------------------------------------------------------- markdown
+
+
+def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]) -> str:
+    m = ctx.manifest
+    seed = int(m.get("root_seed") or 0)
+    lines = [f"# {m.get('name', ctx.results_dir.name)}: report", ""]
+    lines += ["## Question", ""]
+    if m.get("description"):
+        lines += [str(m["description"]).strip(), ""]
+    lines += ["Every number below is computed from the runs in `summary.parquet` (mean over "
+              "replications with a 95% bootstrap confidence interval); rebuild with "
+              f"`marketplace report {ctx.results_dir}`.", ""]
+    lines += _configuration(ctx)
+    lines += ["## Findings", ""]
+    for name in names:
+        analysis = ANALYSES[name]
+        if not analysis.metrics:
+            continue
+        lines += [f"### {analysis.title}", "", f"*{analysis.question}*", ""]
+        if len(ctx.combos) > MAX_SENTENCE_COMBOS:
+            lines += _findings_table(ctx, analysis.metrics)
+        else:
+            for ci in range(len(ctx.combos)):
+                if len(ctx.combos) > 1:
+                    lines += [f"**{ctx.combos.iloc[ci]['combo']}**", ""]
+                for metric in analysis.metrics:
+                    s = _sentence(ctx, ci, metric)
+                    if s:
+                        lines.append(f"- {s}")
+                        lines += [f"  {t}" for t in _special_sentences(ctx, ci, metric)]
+                lines.append("")
+        contrasts = [c for metric in analysis.metrics for c in _contrasts(ctx, metric, seed)]
+        if contrasts:
+            lines += ["Across the sweep:", ""] + [f"- {c}" for c in contrasts] + [""]
+    if figure_links:
+        lines += ["## Figures", ""]
+        for caption, stem in figure_links:
+            lines += [f"**{caption}** ([PDF]({FIGURES_DIR}/{stem}.pdf))", "",
+                      f"![{caption}]({FIGURES_DIR}/{stem}.png)", ""]
+    lines += _all_metrics_table(ctx)
+    lines += _caveats(ctx)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _findings_table(ctx: _Context, metrics: Sequence[str]) -> list[str]:
+    """Many combinations: one row per combination, one column per metric (mean [95% CI])."""
+    metrics = [m for m in metrics if m in set(ctx.aggregate["metric"])]
+    labels = [METRIC_INFO.get(m, (m,))[0] for m in metrics]
+    lines = ["| combination | " + " | ".join(labels) + " |",
+             "|---|" + "---|" * len(metrics)]
+    for ci in range(len(ctx.combos)):
+        cells = []
+        for metric in metrics:
+            row = _agg_row(ctx, ci, metric)
+            cells.append("n/a" if row is None else _cell(row))
+        lines.append(f"| {ctx.combos.iloc[ci]['combo']} | " + " | ".join(cells) + " |")
+    return [*lines, "", "Mean over runs [95% bootstrap CI].", ""]
+
+
+def _configuration(ctx: _Context) -> list[str]:
+    m = ctx.manifest
+    cfg = m.get("config") or {}
+    counts = m.get("counts") or {}
+    git = m.get("git") or {}
+    lines = ["## Configuration", ""]
+    rows = [
+        ("experiment", m.get("name")),
+        ("config file", m.get("config_file")),
+        ("config hash", m.get("config_hash")),
+        ("git commit", (git.get("commit") or "") + (" (dirty)" if git.get("dirty") else "")),
+        ("root seed", m.get("root_seed")),
+        ("replications per combination", m.get("replications")),
+        ("combinations", len(ctx.combos)),
+        ("finished runs", f"{len(ctx.summary)}" + (
+            f" (failed: {counts.get('failed', 0)})" if counts else "")),
+    ]
+    lines += [f"- {k}: {v}" for k, v in rows if v not in (None, "")]
+    if ctx.by:
+        lines.append("- swept parameters:")
+        for p in ctx.by:
+            values = ", ".join(F.format_value(v) for v in ctx.combos[p].drop_duplicates())
+            lines.append(f"  - `{p}`: {values}")
+    model = cfg.get("model")
+    if model:
+        import yaml
+
+        lines += ["", "Model settings (the rest are the defaults of `ModelParams`):", "",
+                  "```yaml", yaml.safe_dump(model, sort_keys=True).rstrip(), "```"]
+    lines.append("")
+    return lines
+
+
+def _all_metrics_table(ctx: _Context) -> list[str]:
+    lines = ["## All metrics", "",
+             "Mean over runs [95% bootstrap CI]; n/a = not computable (see Caveats).", ""]
+    metrics = list(dict.fromkeys(ctx.aggregate["metric"]))
+    per_table = 4
+    for start in range(0, len(ctx.combos), per_table):
+        idx = list(range(start, min(start + per_table, len(ctx.combos))))
+        header = "| metric | " + " | ".join(str(ctx.combos.iloc[i]["combo"]) for i in idx) + " |"
+        lines += [header, "|---|" + "---|" * len(idx)]
+        for metric in metrics:
+            cells = []
+            for i in idx:
+                row = _agg_row(ctx, i, metric)
+                cells.append("n/a" if row is None else _cell(row))
+            lines.append(f"| `{metric}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _caveats(ctx: _Context) -> list[str]:
+    notes = ctx.table("metric_notes")
+    lines = ["## Caveats", ""]
+    if notes is None or notes.empty:
+        return [*lines, "Every metric was computed in every run.", ""]
+    counts = (notes.groupby(["metric", "reason"], sort=True)["run_id"].nunique()
+              .reset_index(name="runs").sort_values(["metric", "runs"], ascending=[True, False]))
+    lines += ["Metrics left out (NaN) in some runs, and why:", ""]
+    n = len(ctx.summary)
+    for metric, rows in counts.groupby("metric", sort=True):
+        top = rows.iloc[0]
+        more = f" (and {len(rows) - 1} other reasons)" if len(rows) > 1 else ""
+        lines.append(f"- `{metric}`: {top['runs']} of {n} runs: {top['reason']}{more}")
+    lines.append("")
+    return lines
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
