@@ -7,6 +7,13 @@ its source and every assumption.
 from .badges import BadgeState, large_contract_flags, update_badges
 from .fees import freelancer_fee_usd
 from .flagging import contract_client_flagged, flag_clients
+from .history import (
+    HistoryScore,
+    HistoryValidationError,
+    read_history_csv,
+    score_history,
+    validate_history,
+)
 from .jss import JSSResult, job_success_scores, window_score
 from .outcomes import (
     END_REASONS,
@@ -42,6 +49,8 @@ __all__ = [
     "SCORE_NAMES",
     "WINDOW_NAMES",
     "BadgeState",
+    "HistoryScore",
+    "HistoryValidationError",
     "JSSResult",
     "Outcome",
     "PerkState",
@@ -55,7 +64,10 @@ __all__ = [
     "get_rules",
     "job_success_scores",
     "large_contract_flags",
+    "read_history_csv",
+    "score_history",
     "select_removals",
     "update_badges",
+    "validate_history",
     "window_score",
 ]
