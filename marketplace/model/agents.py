@@ -424,10 +424,12 @@ class Client(mesa.Agent):
                  ) -> tuple[np.ndarray, np.ndarray]:
         """Public stars (1-5) and private score (0-10) by rater type; NaN = no feedback.
 
-        honest: private = round(10 x satisfaction + private_bias), public = round(1 + 4 x
-        satisfaction + public_inflation + noise) (inflated: public_inflation); lenient: 5 stars and
-        9-10; harsh: 1-3 stars and 0-5; dishonest: unrelated to the work (5 stars 70% of the time,
-        else 1-5; private 0-6). Unhappy clients stay silent more often (feedback_prob_unhappy).
+        honest: private = round(10 x satisfaction + private_bias), public = round(5 -
+        public_slope x max(0, public_full_marks - satisfaction) + noise) (inflated: full marks
+        below full satisfaction); lenient: 5 stars and 9-10; harsh: 1-3 stars and 0-5;
+        dishonest: unrelated to the work (5 stars 60% of the time, else 1-5; private uniform
+        0-10, so 5 public stars with a negative private score is common). Unhappy clients stay
+        silent more often (feedback_prob_unhappy).
         """
         c = model.p.clients
         rng = model.rng
@@ -436,14 +438,15 @@ class Client(mesa.Agent):
         rater = model.client_state.rater_type[ct.client[contracts]]
         sat = ct.satisfaction[contracts]
         honest_private = np.clip(np.rint(10.0 * sat + c.private_bias), 0, 10)
-        honest_public = np.clip(np.rint(1.0 + 4.0 * sat + c.public_inflation
-                                        + rng.normal(0.0, c.public_noise_sd, m)), 1, 5)
+        honest_public = np.clip(np.rint(
+            5.0 - c.public_slope * np.maximum(0.0, c.public_full_marks - sat)
+            + rng.normal(0.0, c.public_noise_sd, m)), 1, 5)
         u = rng.random(m)
         lenient_private = np.where(u < 0.5, 9.0, 10.0)
         harsh_private = np.floor(u * 6.0)
         harsh_public = 1.0 + np.floor(rng.random(m) * 3.0)
-        dishonest_private = np.floor(u * 7.0)
-        dishonest_public = np.where(rng.random(m) < 0.7, 5.0, 1.0 + np.floor(rng.random(m) * 5))
+        dishonest_private = np.floor(rng.random(m) * 11.0)
+        dishonest_public = np.where(rng.random(m) < 0.6, 5.0, 1.0 + np.floor(rng.random(m) * 5))
         private = np.choose(rater, [honest_private, lenient_private, harsh_private,
                                     dishonest_private])
         public = np.choose(rater, [honest_public, np.full(m, 5.0), harsh_public,

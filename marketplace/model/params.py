@@ -129,7 +129,7 @@ class FreelancerParams(_Group):
         "reputation index r = JSS/100 (0 without a JSS) + 0.25 x Top Rated + 0.25 x Top Rated "
         "Plus. Unit: log(USD/h) per index unit.")
     capacity_max: int = Field(
-        3, ge=1, description="Largest number of concurrent contracts; each freelancer's capacity "
+        5, ge=1, description="Largest number of concurrent contracts; each freelancer's capacity "
         "is drawn uniformly from 1..capacity_max at entry. Unit: contracts.")
     proposals_per_week: float = Field(
         4.0, ge=0, description="Mean proposals (Poisson) a freelancer with free capacity sends "
@@ -147,16 +147,16 @@ class FreelancerParams(_Group):
     avoid_poorly_rated_clients: float = _probability(
         "Probability that a freelancer skips a job whose client has a mean rating from "
         "freelancers below 3 stars (freelancers warn each other through client feedback; 0 "
-        "switches this off). Unit: probability.", 0.5)
+        "switches this off). Unit: probability.", 0.8)
     entry_rate_per_week: float = Field(
-        0.004, ge=0, description="Newcomers per week as a share of n_freelancers (Poisson). "
+        0.016, ge=0, description="Newcomers per week as a share of n_freelancers (Poisson). "
         "They enter with no history. Unit: share of n_freelancers per week.")
     exit_idle_weeks: int = Field(
         26, ge=1, description="Weeks without any contract (since entry or the last contract's "
         "end) after which a freelancer may leave. Unit: weeks.")
     exit_prob_per_week: float = _probability(
         "Weekly probability of leaving once idle for exit_idle_weeks (0 = nobody leaves). "
-        "Unit: probability per week.", 0.1)
+        "Unit: probability per week.", 0.05)
     delivery_noise_sd: float = Field(
         0.1, ge=0, description="Standard deviation of delivered quality around true quality on "
         "one contract (clipped to [0, 1]). Unit: quality units.")
@@ -201,10 +201,10 @@ class RaterMix(_Mix):
     """Clients' rater types (how they give feedback)."""
 
     _mix_name: ClassVar[str] = "clients.rater_mix"
-    honest: float = Field(0.8, ge=0, le=1, description="Rate what they received (inflated "
+    honest: float = Field(0.81, ge=0, le=1, description="Rate what they received (inflated "
                           "publicly, candid privately).")
     lenient: float = Field(0.1, ge=0, le=1, description="5 stars and a private 9-10 regardless.")
-    harsh: float = Field(0.05, ge=0, le=1, description="Consistently negative (1-3 stars, "
+    harsh: float = Field(0.04, ge=0, le=1, description="Consistently negative (1-3 stars, "
                          "private 0-5) regardless of the work.")
     dishonest: float = Field(0.05, ge=0, le=1, description="Misstate scope or length, may end "
                              "early, and give feedback unrelated to the work (typically 5 public "
@@ -247,7 +247,7 @@ class ClientUtilityParams(_Group):
         0.5, ge=0, description="Scale of the Gumbel taste shock per proposal (0 = deterministic "
         "choice). Unit: utility.")
     reservation_utility: float = Field(
-        8.0, description="Utility of hiring no one: the best visible proposal must beat it. "
+        10.5, description="Utility of hiring no one: the best visible proposal must beat it. "
         "Unit: utility.")
 
 
@@ -267,7 +267,7 @@ class ClientParams(_Group):
         600.0, gt=0, description="Median value (budget) of a posted job at the reference rate. "
         "Unit: USD.")
     job_value_log_sd: float = Field(
-        1.3, ge=0, description="Standard deviation of log job value (lognormal). Unit: log-USD.")
+        1.8, ge=0, description="Standard deviation of log job value (lognormal). Unit: log-USD.")
     duration_median_weeks: float = Field(
         3.0, gt=0, description="Median expected duration of a job. Unit: weeks.")
     duration_log_sd: float = Field(
@@ -291,7 +291,7 @@ class ClientParams(_Group):
         "dishonest); must sum to 1.")
     abandon_prob: float = _probability(
         "Probability that a post is abandoned without a hire whatever the proposals (client "
-        "not serious, hired off-platform, project cancelled). Unit: probability.", 0.35)
+        "not serious, hired off-platform, project cancelled). Unit: probability.", 0.5)
     rehire_prob: float = _probability(
         "Probability that a client with a freelancer it was happy with offers the new job to "
         "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.4)
@@ -312,12 +312,16 @@ class ClientParams(_Group):
         "Satisfaction below which a client is unhappy (chasers intervene; early ends and "
         "disputes become possible). Unit: satisfaction (0-1).", 0.5)
     private_bias: float = Field(
-        1.5, description="Points added to 10 x satisfaction in an honest private score (0-10, "
+        1.0, description="Points added to 10 x satisfaction in an honest private score (0-10, "
         "rounded). Unit: private points.")
-    public_inflation: float = Field(
-        1.3, description="Stars added to 1 + 4 x satisfaction in an honest public rating "
-        "(reputation inflation; calibrated so about 24% of privately dissatisfied clients still "
-        "give 4+ stars). Unit: stars.")
+    public_full_marks: float = Field(
+        0.65, ge=0, le=1, description="Satisfaction at and above which an honest rater's expected "
+        "public rating is 5 stars (reputation inflation: clients who are only fairly satisfied "
+        "still give full marks). Unit: satisfaction (0-1).")
+    public_slope: float = Field(
+        12.0, ge=0, description="Stars an honest rater's public rating drops per unit of "
+        "satisfaction below public_full_marks (calibrated so about a quarter of privately "
+        "dissatisfied clients still give 4+ stars). Unit: stars per satisfaction unit.")
     public_noise_sd: float = Field(
         0.5, ge=0, description="Standard deviation of the honest public rating before rounding "
         "to whole stars in [1, 5]. Unit: stars.")
