@@ -71,9 +71,16 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# Imported once by the fork server, so each pool worker starts with them loaded.
+_PRELOAD = ["marketplace.runner.execute", "marketplace.model", "marketplace.analysis.metrics"]
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 @contextmanager
