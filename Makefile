@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml scripts/find_python.sh
 	@touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/marketplace jss examples/contracts.csv
+	$(VENV)/bin/marketplace run $(QUICKSTART) --force
+	@echo ""
+	@echo "Quickstart done. Results: results/quickstart/ (summary.parquet, aggregate.parquet, manifest.json)"
+	@echo "  report:  results/quickstart/report.md     figures: results/quickstart/figures/"
+	@echo "  rebuild the report without simulating: $(VENV)/bin/marketplace report results/quickstart"
 
 test: $(STAMP) browser
 	$(PY) -m pytest
