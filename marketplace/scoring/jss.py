@@ -137,7 +137,9 @@ def job_success_scores(
     # Bucket boundaries: the four windows and the visibility window, ascending and distinct.
     bounds = np.unique(np.array([*rules.window_weeks, rules.visibility_window_weeks], dtype=float))
     nb = bounds.size
-    bucket = np.searchsorted(bounds, age, side="right")  # number of boundaries <= age
+    bucket = np.zeros(age.shape, dtype=np.int8)  # number of boundaries <= age
+    for b in bounds:
+        bucket += (age >= b).view(np.int8)
 
     counted = out < Outcome.EXCLUDED
     count_missing = rules.missing_feedback == "negative_if_large_share"
@@ -151,7 +153,10 @@ def job_success_scores(
 
     # Bucket-major layout (nb, 4, n): the cumulative sum over buckets adds contiguous rows.
     n_keys = n * nb * 4
-    key = np.where(valid, (bucket * 4 + out) * n + f, n_keys)
+    key = (bucket * np.int8(4) + out).astype(np.int64)  # small ints first: cheap
+    key *= n
+    key += f
+    key[~valid] = n_keys
     wsum = np.bincount(key, weights=w, minlength=n_keys + 1)[:n_keys].reshape(nb, 4, n)
     csum = np.bincount(key, minlength=n_keys + 1)[:n_keys].reshape(nb, 4, n)
     wsum = _cumsum_buckets(wsum)

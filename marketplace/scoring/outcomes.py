@@ -59,25 +59,26 @@ R_PRIVATE, R_PUBLIC, R_DISPUTE, R_ONGOING_LT, R_NO_FEEDBACK, R_ZERO, R_FLAGGED, 
 _NONE = np.int8(-1)
 
 
+def _bands(x: np.ndarray, success_min: float, neutral_min: float) -> np.ndarray:
+    """int8 class of a score: 0 success, 1 neutral, 2 negative (NaN -> 2; masked by callers)."""
+    return np.int8(2) - (x >= neutral_min).view(np.int8) - (x >= success_min).view(np.int8)
+
+
 def feedback_class(private_score, public_stars, rules: RuleSet) -> np.ndarray:
     """Outcome implied by feedback alone (int8: 0 success, 1 neutral, 2 negative, -1 none).
 
     Private score first; public stars only where no private score exists and the rule allows.
     """
     p = np.asarray(private_score, dtype=np.float64)
-    cls = np.full(p.shape, _NONE, dtype=np.int8)
-    has_p = ~np.isnan(p)
-    cls[has_p] = np.where(
-        p[has_p] >= rules.private_success_min, 0,
-        np.where(p[has_p] >= rules.private_neutral_min, 1, 2),
-    )
+    cls = _bands(p, rules.private_success_min, rules.private_neutral_min)
+    no_p = np.isnan(p)
     if rules.use_public_stars_fallback and public_stars is not None:
         s = np.asarray(public_stars, dtype=np.float64)
-        use_s = ~has_p & ~np.isnan(s)
-        cls[use_s] = np.where(
-            s[use_s] >= rules.public_success_min, 0,
-            np.where(s[use_s] >= rules.public_neutral_min, 1, 2),
-        )
+        from_s = _bands(s, rules.public_success_min, rules.public_neutral_min)
+        from_s[np.isnan(s)] = _NONE
+        np.copyto(cls, from_s, where=no_p)
+    else:
+        cls[no_p] = _NONE
     return cls
 
 
@@ -107,17 +108,16 @@ def classify_outcomes(
     ``job_success_scores`` dates such contracts at the scoring week (their end_week is NaN).
     """
     fb = feedback_class(private_score, public_stars, rules)
-    n = fb.shape[0]
-    outcome = np.where(fb >= 0, fb, np.int8(Outcome.EXCLUDED)).astype(np.int8)
-    reason = np.full(n, R_NO_FEEDBACK, dtype=np.int8)
-    has_private = ~np.isnan(np.asarray(private_score, dtype=np.float64))
-    reason[fb >= 0] = R_PUBLIC
-    reason[has_private] = R_PRIVATE
+    none = fb < 0
+    outcome = fb.copy()
+    outcome[none] = Outcome.EXCLUDED
+    # reason: private_score (0) where a private score exists, public_stars (1) where only stars
+    # decided, no_feedback (4) where neither.
+    reason = np.isnan(np.asarray(private_score, dtype=np.float64)).view(np.int8).copy()
+    reason[none] = R_NO_FEEDBACK
 
     if rules.exclude_zero_earnings_non_negative:
-        zero = (np.asarray(earnings_usd, dtype=np.float64) <= 0) & (
-            (outcome == Outcome.SUCCESS) | (outcome == Outcome.NEUTRAL)
-        )
+        zero = (np.asarray(earnings_usd, dtype=np.float64) <= 0) & (outcome < Outcome.NEGATIVE)
         outcome[zero] = Outcome.EXCLUDED
         reason[zero] = R_ZERO
 

@@ -16,15 +16,17 @@ from .rules import RuleSet
 def contract_weights(earnings_usd, paid_weeks, rules: RuleSet) -> np.ndarray:
     """Float64 weight per contract. ``paid_weeks`` may be None (no long-term extra) or hold NaN."""
     e = np.asarray(earnings_usd, dtype=np.float64)
-    w0, w1, w2 = rules.size_weights
     if rules.job_size_weights:
         lo, hi = rules.size_weight_cutoffs_usd
-        weight = np.where(e > hi, w2, np.where(e > lo, w1, w0))
+        size_class = (e > lo).view(np.int8) + (e > hi).view(np.int8)
+        weight = np.asarray(rules.size_weights, dtype=np.float64)[size_class]
     else:
-        weight = np.full(e.shape, w0, dtype=np.float64)
+        weight = np.full(e.shape, rules.size_weights[0], dtype=np.float64)
     if paid_weeks is not None and rules.long_term_extra_weight > 0:
-        pw = np.nan_to_num(np.asarray(paid_weeks, dtype=np.float64))
-        weight = weight + rules.long_term_extra_weight * np.floor(
-            np.maximum(pw, 0.0) / rules.long_term_period_weeks
-        )
-    return np.minimum(weight, rules.weight_cap)
+        periods = np.asarray(paid_weeks, dtype=np.float64) / rules.long_term_period_weeks
+        np.floor(periods, out=periods)
+        np.fmax(periods, 0.0, out=periods)  # NaN or negative paid weeks: no extra weight
+        periods *= rules.long_term_extra_weight
+        weight += periods
+    np.minimum(weight, rules.weight_cap, out=weight)
+    return weight
