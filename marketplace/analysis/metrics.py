@@ -679,7 +679,10 @@ def _newcomers(final: pd.DataFrame, start: float, notes: _Notes) -> dict[str, fl
     first = _num(final, "first_hire_week")[newcomer]
     entry = entry[newcomer]
     hired = ~np.isnan(first)
-    duration = np.where(hired, np.maximum(first - entry, 0.0), np.maximum(final_week - entry, 0.0))
+    # never hired: censored when they left (exit_week) or at the end of the run
+    left = _num(final, "exit_week")[newcomer] if "exit_week" in final.columns else entry * np.nan
+    censor = np.where(np.isnan(left), final_week, left)
+    duration = np.where(hired, np.maximum(first - entry, 0.0), np.maximum(censor - entry, 0.0))
     if hired.any():
         out["first_hire_weeks_median_hired"] = float(np.median(duration[hired]))
         from statsmodels.duration.survfunc import SurvfuncRight

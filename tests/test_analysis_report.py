@@ -1,0 +1,118 @@
+"""Figures and the report from a synthetic results folder (marketplace.analysis.figures/report)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from marketplace.analysis import figures as F
+from marketplace.analysis.aggregate import aggregate_summary
+from marketplace.analysis.report import ANALYSES, build_report
+from marketplace.analysis.synthetic import write_synthetic_results
+
+SWEPT = "clients.rater_mix.dishonest"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Two combinations (the 'equal' and the 'independent' world), three runs each."""
+    out = tmp_path_factory.mktemp("results") / "synthetic_check"
+    write_synthetic_results(out, n_freelancers=1200, replications=3)
+    build_report(out)
+    return out
+
+
+def test_report_files_are_written(results):
+    assert (results / "aggregate.parquet").stat().st_size > 0
+    figures = sorted(p.name for p in (results / "figures").iterdir())
+    for stem in ("quality_by_jss_band", "precision_recall", "one_negative_drop",
+                 "jss_histogram", "rd_plot_0", "rd_plot_1", "jss_quality_hexbin_0",
+                 "sweep_0_dishonest"):
+        for ext in ("png", "pdf"):
+            name = f"{stem}.{ext}"
+            assert name in figures
+            assert (results / "figures" / name).stat().st_size > 5_000
+    assert not [f for f in figures if ".tmp-" in f]
+
+
+def test_report_numbers_come_from_the_summary(results):
+    text = (results / "report.md").read_text()
+    summary = pd.read_parquet(results / "summary.parquet")
+    agg = pd.read_parquet(results / "aggregate.parquet")
+    manifest = json.loads((results / "manifest.json").read_text())
+    assert manifest["description"] in text
+    assert f"`{SWEPT}`: 0, 0.2" in text
+    for value in (0.0, 0.2):
+        runs = summary.loc[summary[SWEPT] == value]
+        for metric, fmt in (("spearman_jss_quality", ".3f"), ("auc_top_quartile", ".3f"),
+                            ("share_jss_ge_90", ".3f")):
+            mean = runs[metric].mean()
+            row = agg.loc[(agg["metric"] == metric) & (agg[SWEPT] == value)].iloc[0]
+            assert row["mean"] == pytest.approx(mean)
+            sentence = (f"**{format(mean, fmt)}** (95% CI {format(row['ci_low'], fmt)} to "
+                        f"{format(row['ci_high'], fmt)}, 3 of 3 runs)")
+            assert sentence in text
+    # the contrast between the worlds is stated with a CI of the difference
+    diff = (summary.loc[summary[SWEPT] == 0.2, "auc_top_quartile"].mean()
+            - summary.loc[summary[SWEPT] == 0.0, "auc_top_quartile"].mean())
+    assert re.search(rf"AUC for top quartile goes from .* a change of \*\*{diff:.3f}\*\* "
+                     r"\(95% CI -?\d", text)
+    for stem in ("quality_by_jss_band", "rd_plot_0", "sweep_0_dishonest"):
+        assert f"(figures/{stem}.png)" in text and f"(figures/{stem}.pdf)" in text
+    assert "## Caveats" in text and "## All metrics" in text
+
+
+def test_report_follows_the_analysis_list_and_rejects_unknown(results, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("figures", "report.md"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["config"]["analysis"] = ["ratings"]  # what the experiment config asks for
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    text = build_report(copy).read_text()
+    assert ANALYSES["ratings"].title in text
+    assert ANALYSES["validity"].title not in text
+    assert not (copy / "figures").exists()  # the ratings block has no figures
+    with pytest.raises(ValueError, match="unknown analysis 'validty'"):
+        build_report(copy, analyses=["validty"])
+    with pytest.raises(FileNotFoundError):
+        build_report(tmp_path / "nothing")
+
+
+def test_each_figure_function_returns_a_figure(results, tmp_path):
+    summary = pd.read_parquet(results / "summary.parquet")
+
+    def table(name):
+        return pd.read_parquet(results / f"{name}.parquet").merge(
+            summary[["run_id", SWEPT]], on="run_id")
+
+    agg = aggregate_summary(summary, [SWEPT])
+    sample = table("freelancer_sample")
+    figures = {
+        "bands": F.quality_by_jss_band(table("jss_bands"), group=SWEPT),
+        "hexbin": F.jss_quality_hexbin(sample),
+        "rd": F.rd_plot(sample.loc[sample[SWEPT] == 0.0], annotation="test"),
+        "hist": F.jss_histogram(sample, group=SWEPT),
+        "pr": F.precision_recall_curve(table("precision_recall")),
+        "drop": F.one_negative_drop(table("one_negative_drop")),
+        "sweep": F.parameter_sweep(agg, SWEPT, ["spearman_jss_quality", "rd_jump_90"]),
+        "empty": F.jss_histogram(sample.assign(jss=np.nan)),
+    }
+    for name, fig in figures.items():
+        assert isinstance(fig, Figure)
+        assert fig.axes[0].get_xlabel() or name == "empty"
+        paths = F.save_figure(fig, tmp_path / name)
+        assert [p.suffix for p in paths] == [".png", ".pdf"]
+        assert all(p.stat().st_size > 1_000 for p in paths)
+    # the 90 line is drawn where JSS is on the x axis
+    for name in ("hexbin", "rd", "hist", "pr"):
+        xs = [line.get_xdata()[0] for line in figures[name].axes[0].get_lines()
+              if line.get_linestyle() == "--"]
+        assert 90.0 in xs, name
+    assert "percent points" in figures["hexbin"].axes[0].get_xlabel()
+    assert "(0-1)" in figures["hexbin"].axes[0].get_ylabel()
