@@ -172,3 +172,23 @@ def test_long_term_extra_weight_and_cap():
         contract_weights([2000], [520], get_rules(weight_cap=float("inf"))), [41.5])
     np.testing.assert_allclose(
         contract_weights([2000], [520], get_rules(long_term_extra_weight=0)), [1.5])
+
+
+def test_each_era_scores_the_example_history():
+    from pathlib import Path
+
+    from marketplace.scoring import read_history_csv, score_history
+
+    df = read_history_csv(Path(__file__).resolve().parents[1] / "examples" / "contracts.csv")
+    jss = {name: score_history(df, rules=name).freelancers.set_index("freelancer_id")["jss"]
+           for name in RULE_SET_NAMES}
+    # 2024 differs from 2023 only by the removal perk, which the history already applied.
+    assert jss["upwork-2024"].equals(jss["upwork-2023"])
+    # 2020: 4 outcomes from 2 clients needed; cara (4 counted) and fay (5) keep a JSS.
+    assert jss["upwork-2020"].notna().sum() == 4
+    # 2015: $0 positive job counted (cara 3 successes + 1 = 4 of 5) and no trending score.
+    assert jss["upwork-2015"]["cara"] == 60.0
+    assert jss["upwork-2023"]["cara"] == 100.0  # best-of windows with 2 outcomes in 12 months
+    for era in RULE_SET_NAMES:
+        assert np.isnan(jss[era]["dev"]) and np.isnan(jss[era]["eli"])
+        assert jss[era]["ben"] == 80.0
