@@ -44,6 +44,8 @@ CUTOFF_STYLE = {"color": "#b2182b", "linestyle": "--", "linewidth": 1.2}
 FIG_SIZE = (6.4, 4.2)
 CI_RESAMPLES = 1000
 
+LABEL_COLUMN = "combo"
+"""A `group` column of this name holds ready-made line labels (the report's combination labels)."""
 JSS_LABEL = "JSS (percent points)"
 QUALITY_LABEL = "True quality (0-1)"
 
@@ -69,7 +71,8 @@ def _groups(df: pd.DataFrame, group: str | None) -> list[tuple[str | None, pd.Da
         return [(None, df)]
     out = []
     for value, rows in df.groupby(group, dropna=False, sort=True):
-        out.append((f"{group} = {format_value(value)}", rows))
+        label = str(value) if group == LABEL_COLUMN else f"{group} = {format_value(value)}"
+        out.append((label, rows))
     return out
 
 
@@ -281,7 +284,8 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
                     labels: dict[str, str] | None = None, group: str | None = None) -> Figure:
     """Each metric against a swept parameter: mean over runs with its 95% bootstrap CI band
     (table `aggregate`, long format). `group` (another swept parameter) draws one line per value."""
-    metrics = [m for m in metrics if m in set(aggregate["metric"])]
+    finite = aggregate.loc[np.isfinite(aggregate["mean"].astype(float)), "metric"]
+    metrics = [m for m in metrics if m in set(finite)]  # all-NaN metrics get no empty panel
     n = max(1, len(metrics))
     cols = min(3, n)
     nrows = math.ceil(n / cols)

@@ -341,7 +341,7 @@ def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
 def _group_column(ctx: _Context) -> str | None:
     if len(ctx.combos) <= 1:
         return None
-    return "combo" if len(ctx.combos) <= MAX_GROUP_LINES else ctx.by[0]
+    return F.LABEL_COLUMN if len(ctx.combos) <= MAX_GROUP_LINES else ctx.by[0]
 
 
 def _scatter_combos(ctx: _Context) -> list[int]:
@@ -365,7 +365,7 @@ def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
     links: list[tuple[str, str]] = []
     group = _group_column(ctx)
     pooled = (f" One line per value of {_short(ctx.by[0])}, pooling the other swept parameters."
-              if group is not None and group != "combo" else "")
+              if group is not None and group != F.LABEL_COLUMN else "")
 
     def emit(stem: str, caption: str, build: Callable[[], Any]) -> None:
         fig = build()
@@ -556,6 +556,9 @@ def _caveats(ctx: _Context) -> list[str]:
     lines = ["## Caveats", ""]
     if notes is None or notes.empty:
         return [*lines, "Every metric was computed in every run.", ""]
+    # run-specific details (counts in parentheses) are dropped so that equal reasons group
+    notes = notes.assign(reason=notes["reason"].astype(str).str.replace(
+        r"\s*\([^)]*\)", "", regex=True))
     counts = (notes.groupby(["metric", "reason"], sort=True)["run_id"].nunique()
               .reset_index(name="runs").sort_values(["metric", "runs"], ascending=[True, False]))
     lines += ["Metrics left out (NaN) in some runs, and why:", ""]
