@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from marketplace.cli import app
+from marketplace.model.params import ModelParams
 from marketplace.runner.config import ConfigError, ExperimentConfig, apply_set, load_config
 
 GOOD = {
@@ -120,7 +121,8 @@ def test_good_config_resolves_model_block_and_plan(tmp_path):
     assert len(cfg.run_specs()) == 4
     resolved = cfg.resolved()
     assert resolved["model_params"]["n_freelancers"] == 40
-    assert resolved["model_params"]["clients"]["rater_mix"]["honest"] == pytest.approx(0.8)
+    default_honest = ModelParams().clients.rater_mix.honest
+    assert resolved["model_params"]["clients"]["rater_mix"]["honest"] == default_honest
 
 
 def test_model_block_accepts_dotted_keys_and_renormalises_mixes(tmp_path):

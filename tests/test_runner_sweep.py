@@ -149,7 +149,7 @@ def test_existing_folder_is_refused_without_resume_or_force(tmp_path):
     config = write_config(tmp_path, SMALL)
     out = tmp_path / "res"
     runner = CliRunner()
-    base = ["run", str(config), "--out", str(out), "--workers", "1", "--quiet"]
+    base = ["run", str(config), "--out", str(out), "--workers", "1", "--quiet", "--no-report"]
     assert runner.invoke(app, base).exit_code == 0
     manifest = out / "manifest.json"
     before = manifest.stat().st_mtime_ns, manifest.read_bytes()
@@ -179,7 +179,9 @@ def test_existing_folder_is_refused_without_resume_or_force(tmp_path):
     stranger = tmp_path / "not-results"
     stranger.mkdir()
     (stranger / "thesis.tex").write_text("precious")
-    refused = runner.invoke(app, ["run", str(config), "--out", str(stranger), "--force", "-q"])
+    refused = runner.invoke(
+        app, ["run", str(config), "--out", str(stranger), "--force", "-q", "--no-report"]
+    )
     assert refused.exit_code == 2 and "not a results folder" in refused.output
     assert (stranger / "thesis.tex").read_text() == "precious"
 
@@ -195,7 +197,7 @@ def test_failed_run_is_recorded_others_go_on_and_resume_retries(tmp_path, monkey
         return real(task)
 
     monkeypatch.setattr(execute, "simulate_and_measure", flaky)
-    cmd = ["run", str(config), "--out", str(out), "--workers", "1", "--quiet"]
+    cmd = ["run", str(config), "--out", str(out), "--workers", "1", "--quiet", "--no-report"]
     result = CliRunner().invoke(app, cmd)
     assert result.exit_code == 1
     assert "c001-r00" in result.output and "--resume" in result.output
@@ -264,19 +266,31 @@ def test_sigkill_then_resume_reuses_finished_runs_and_matches_uninterrupted(tmp_
     config = write_config(tmp_path, raw)
     out = tmp_path / "killed"
     marketplace = Path(sys.executable).with_name("marketplace")
-    cmd = [str(marketplace), "run", str(config), "--out", str(out), "--workers", "2", "--quiet"]
-    proc = subprocess.Popen(
-        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    cmd = [
+        str(marketplace),
+        "run",
+        str(config),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--quiet",
+        "--no-report",
+    ]
+    log = (tmp_path / "stderr.txt").open("w")
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 120
     try:
         while len(_run_ids_done(out)) < 3:
-            assert proc.poll() is None, f"sweep ended before the kill: {proc.stderr.read()}"
+            assert proc.poll() is None, (
+                f"sweep ended before the kill: {(tmp_path / 'stderr.txt').read_text()}"
+            )
             assert time.monotonic() < deadline, "no runs finished in time"
             time.sleep(0.02)
     finally:  # SIGKILL the sweep and its pool workers (one process group)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        log.close()
     done = _run_ids_done(out)
     assert 3 <= len(done) < 12, "kill should land part-way"
     stamps = {}
@@ -308,3 +322,32 @@ def test_sigkill_then_resume_reuses_finished_runs_and_matches_uninterrupted(tmp_
     clean = tmp_path / "clean"
     run_experiment(load_config(config), clean, workers=2, quiet=True, report=False)
     assert result_files(out) == result_files(clean)
+
+
+def test_run_builds_the_report_and_report_command_rebuilds_it(tmp_path, monkeypatch):
+    """The runner's side of the report: called with the results folder after the runs, and by
+    `marketplace report` without simulating (the report itself is tested by the analysis layer)."""
+    from marketplace.analysis import report as report_module
+
+    calls = []
+
+    def fake_build_report(results_dir):
+        calls.append(Path(results_dir))
+        assert (Path(results_dir) / "summary.parquet").is_file()
+        (Path(results_dir) / "report.md").write_text("# report")
+        return Path(results_dir) / "report.md"
+
+    monkeypatch.setattr(report_module, "build_report", fake_build_report)
+    config = write_config(tmp_path, {**SMALL, "sweep": {**SMALL["sweep"], "replications": 1}})
+    out = tmp_path / "res"
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert calls == [out] and f"{out / 'report.md'}" in result.output
+    runs_before = sorted(p.name for p in (out / "runs").iterdir())
+
+    result = CliRunner().invoke(app, ["report", str(out)])
+    assert result.exit_code == 0 and calls == [out, out]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == runs_before
+
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "not a results folder" in result.output

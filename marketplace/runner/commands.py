@@ -77,6 +77,12 @@ def run(
         bool, typer.Option("--force", help="Delete existing results in the folder and start again.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    no_report: Annotated[
+        bool,
+        typer.Option(
+            "--no-report", help="Skip the analysis report (build it later with marketplace report)."
+        ),
+    ] = False,
 ) -> None:
     """Run an experiment: every parameter combination times its replications."""
     if resume and force:
@@ -96,6 +102,7 @@ def run(
             resume=resume,
             force=force,
             quiet=quiet,
+            report=not no_report,
             config_file=str(config),
             overrides=list(set_ or []),
         )

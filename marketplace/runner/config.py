@@ -112,7 +112,10 @@ class ExperimentConfig(_Strict):
     )
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)
-    analysis: list[str] = Field(default_factory=list)
+    analysis: list[str] = Field(
+        default_factory=list,
+        description="sections of the report (marketplace.analysis.report.ANALYSES); empty = all",
+    )
 
     _base_params: Any = PrivateAttr(default=None)
 

@@ -273,7 +273,7 @@ def run_experiment(
         n_reused=len(finished),
         failed=[rid for rid, r in runs.items() if r["status"] == "failed"],
     )
-    if report and cfg.analysis and result.n_ok:
+    if report and result.n_ok:  # analysis list empty = every analysis (analysis.report)
         result.report_error = _build_report(out, console, quiet)
     return result
 
