@@ -110,32 +110,33 @@ class Freelancer(mesa.Agent):
                 "base_log_price": base_log_price}
 
     @staticmethod
-    def asking_price(model: MarketplaceModel) -> np.ndarray:
-        """Current asking hourly rate (USD) of every freelancer.
+    def asking_price(model: MarketplaceModel, idx: np.ndarray) -> np.ndarray:
+        """Current asking hourly rate (USD) of freelancers ``idx``.
 
         'quality': fixed at entry. 'reputation': exp(base + slope x r) with the reputation index
         r = JSS/100 (0 without one) + 0.25 x Top Rated + 0.25 x Top Rated Plus.
         """
         s = model.freelancer_state
-        n = s.n
-        base = s.base_log_price[:n]
+        base = s.base_log_price[idx]
         p = model.p.freelancers
         if p.pricing == "quality":
             return np.exp(base)
-        r = (np.nan_to_num(s.jss[:n], nan=0.0) / 100.0 + 0.25 * s.top_rated[:n]
-             + 0.25 * s.top_rated_plus[:n])
+        r = (np.nan_to_num(s.jss[idx], nan=0.0) / 100.0 + 0.25 * s.top_rated[idx]
+             + 0.25 * s.top_rated_plus[idx])
         return np.exp(base + p.reputation_price_slope * r)
 
     @staticmethod
     def send_proposals(model: MarketplaceModel, jobs: dict[str, np.ndarray]
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Who proposes to which open job this week: (freelancer index, job index), sorted by job.
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Who proposes to which open job this week (ordered by freelancer).
 
         Freelancers with free capacity and enough Connects send Poisson(proposals_per_week)
         proposals (capped by Connects) to uniformly drawn open jobs. A freelancer below a job's
         preferred JSS applies anyway only with ``apply_below_preference_prob``; jobs of clients
         rated below 3 stars by freelancers are skipped with ``avoid_poorly_rated_clients``.
-        Duplicate (freelancer, job) pairs are dropped. Connects are charged for what is sent.
+        A freelancer's proposals in one week go to distinct jobs (each one uniform over the open
+        jobs). Connects are charged for what is sent.
+        Returns (freelancer index, job index, passes the client's preference).
         """
         p = model.p.freelancers
         rng = model.rng
@@ -143,36 +144,39 @@ class Freelancer(mesa.Agent):
         n = s.n
         n_jobs = len(jobs["client"])
         if n_jobs == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
+            e = np.empty(0, np.int64)
+            return e, e, np.empty(0, bool)
         cost = p.connects_per_proposal
-        free = s.active[:n] & (s.n_ongoing[:n] < s.capacity[:n])
+        act = model.active_idx
+        free = s.n_ongoing[act] < s.capacity[act]
         if cost > 0:
-            free &= s.connects[:n] >= cost
-        searching = np.flatnonzero(free)
+            free &= s.connects[act] >= cost
+        searching = act[free]
         k = rng.poisson(p.proposals_per_week, searching.size)
         if cost > 0:
             k = np.minimum(k, (s.connects[searching] // cost).astype(np.int64))
+        if n_jobs < 64:  # tiny markets: never more proposals than distinct jobs
+            k = np.minimum(k, n_jobs)
         f = np.repeat(searching, k)
-        j = rng.integers(0, n_jobs, f.size)
-        # self-selection: below the job's preference, and clients freelancers warn about
-        client = jobs["client"][j]
-        min_jss = jobs["min_jss"][j]
-        jss = s.jss[f]
-        passes = Client.passes_preference(min_jss, jobs["accepts_no_jss"][j], jss)
-        keep = passes | (rng.random(f.size) < p.apply_below_preference_prob)
+        j = _distinct_jobs(rng, k, f.size, n_jobs)
+        # self-selection against the job's preference, and clients freelancers warn about
+        passes = Client.passes_preference_fast(model, jobs, f, j)
+        keep = passes | (rng.random(f.size, dtype=np.float32) < p.apply_below_preference_prob)
         if p.avoid_poorly_rated_clients > 0:
             cs = model.client_state
+            client = jobs["client"]
             n_r = cs.rating_n[client]
             poorly = (n_r > 0) & (cs.rating_sum[client] < 3.0 * n_r)
-            keep &= ~(poorly & (rng.random(f.size) < p.avoid_poorly_rated_clients))
-        f, j = f[keep], j[keep]
-        key = np.sort(j * np.int64(n) + f)
-        if key.size > 1:
-            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-        j, f = np.divmod(key, np.int64(n))
+            if poorly.any():
+                skip = poorly[j] & (rng.random(f.size, dtype=np.float32)
+                                    < p.avoid_poorly_rated_clients)
+                keep &= ~skip
+        f, j, passes = f[keep], j[keep], passes[keep]
+        sent = np.bincount(f, minlength=n)[searching]
         if cost > 0 and f.size:
-            s.connects[:n] -= cost * np.bincount(f, minlength=n)
-        return f, j
+            s.connects[searching] -= cost * sent
+        s.proposals_sent[searching] += sent
+        return f, j, passes
 
     @staticmethod
     def chase_offer(model: MarketplaceModel, freelancer: np.ndarray, appears_unhappy: np.ndarray
@@ -202,12 +206,10 @@ class Freelancer(mesa.Agent):
         """Indices of freelancers who leave this week: idle for exit_idle_weeks, then a hazard."""
         p = model.p.freelancers
         s = model.freelancer_state
-        n = s.n
         if p.exit_prob_per_week <= 0:
             return np.empty(0, np.int64)
-        idle = s.active[:n] & (s.n_ongoing[:n] == 0) & (
-            week - s.last_work_week[:n] >= p.exit_idle_weeks)
-        cand = np.flatnonzero(idle)
+        act = model.active_idx
+        cand = act[(s.n_ongoing[act] == 0) & (week - s.last_work_week[act] >= p.exit_idle_weeks)]
         return cand[model.rng.random(cand.size) < p.exit_prob_per_week]
 
 
@@ -302,10 +304,45 @@ class Client(mesa.Agent):
         }
 
     @staticmethod
+    def passes_preference_fast(model: MarketplaceModel, jobs: dict[str, np.ndarray],
+                               f: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """``passes_preference`` per proposal with per-job and per-freelancer terms precomputed."""
+        jf = model.freelancer_state.jss[f]
+        jf[np.isnan(jf)] = -1.0
+        job_min = jobs["min_jss"]
+        job_accepts_none = jobs["accepts_no_jss"] | (job_min <= 0)
+        return (jf >= job_min[j]) | ((jf < 0) & job_accepts_none[j])
+
+    @staticmethod
     def score_weight(model: MarketplaceModel, percentile: np.ndarray) -> np.ndarray:
         """Weight w(p) on the public score (1 - w on price) by the job's value percentile p."""
         slope = model.p.clients.utility.score_weight_slope
         return 1.0 / (1.0 + np.exp(-slope * (percentile - 0.5)))
+
+    @staticmethod
+    def utility_terms(model: MarketplaceModel) -> tuple[np.ndarray, np.ndarray]:
+        """Per-freelancer terms (A, B) of the utility u = w(p) x A + B (+ noise); computed for
+        the freelancers on the platform (0 for those who left).
+
+        A = profile x score_scale x S/100 + price_scale x log(rate / reference rate);
+        B = profile x (badge_weight x badge + reviews_weight x log(1 + reviews))
+            - price_scale x log(rate / reference rate) + quality_weight x q.
+        """
+        u_p = model.p.clients.utility
+        s = model.freelancer_state
+        i = model.active_idx
+        jss = s.jss[i]
+        score = np.where(np.isnan(jss), u_p.no_jss_score, jss) / 100.0
+        badge = np.where(s.top_rated_plus[i], 1.5, np.where(
+            s.top_rated[i], 1.0, np.where(s.rising_talent[i], 0.5, 0.0)))
+        log_price = np.log(s.price[i] / model.p.freelancers.price_median_usd)
+        pw = u_p.public_profile_weight
+        a = np.zeros(s.n)
+        b = np.zeros(s.n)
+        a[i] = pw * u_p.score_scale * score + u_p.price_scale * log_price
+        b[i] = (pw * (u_p.badge_weight * badge + u_p.reviews_weight * np.log1p(s.n_reviews[i]))
+                - u_p.price_scale * log_price + u_p.quality_weight * s.quality[i])
+        return a, b
 
     @staticmethod
     def utility(model: MarketplaceModel, jobs: dict[str, np.ndarray], f: np.ndarray,
@@ -315,64 +352,56 @@ class Client(mesa.Agent):
         u = profile x [w(p) x score_scale x S/100 + badge_weight x B + reviews_weight x
         log(1 + reviews)] - (1 - w(p)) x price_scale x log(bid / value) + quality_weight x
         (q + e_q) + choice_noise x Gumbel, with S the JSS (no_jss_score when none), B = Top Rated
-        (1.5 for Plus, 0.5 for Rising Talent), e_q ~ N(0, quality_signal_noise) the private read.
+        (1.5 for Plus, 0.5 for Rising Talent), e_q ~ N(0, quality_signal_noise) the private read
+        of true quality, and bid / value = the freelancer's rate / the reference rate. With
+        ``noise=False`` both random terms are left out.
         """
         u_p = model.p.clients.utility
         rng = model.rng
-        s = model.freelancer_state
-        w = Client.score_weight(model, jobs["percentile"][j])
-        score = np.where(np.isnan(s.jss[f]), u_p.no_jss_score, s.jss[f]) / 100.0
-        badge = np.where(s.top_rated_plus[f], 1.5, np.where(
-            s.top_rated[f], 1.0, np.where(s.rising_talent[f], 0.5, 0.0)))
-        profile = (w * u_p.score_scale * score + u_p.badge_weight * badge
-                   + u_p.reviews_weight * np.log1p(s.n_reviews[f]))
-        # bid / value = asking rate / reference rate (posted hours x rate)
-        log_price = np.log(s.price[f] / model.p.freelancers.price_median_usd)
-        u = u_p.public_profile_weight * profile - (1.0 - w) * u_p.price_scale * log_price
-        if u_p.quality_weight > 0:
-            read = s.quality[f]
-            if noise and u_p.quality_signal_noise > 0:
-                read = read + rng.normal(0.0, u_p.quality_signal_noise, f.size)
-            u = u + u_p.quality_weight * read
-        if noise and u_p.choice_noise > 0:
-            u = u + u_p.choice_noise * rng.gumbel(0.0, 1.0, f.size)
+        a, b = Client.utility_terms(model)
+        w = Client.score_weight(model, jobs["percentile"])
+        u = w[j] * a[f] + b[f]
+        if noise and u_p.quality_weight > 0 and u_p.quality_signal_noise > 0:
+            u += (u_p.quality_weight * u_p.quality_signal_noise) * rng.standard_normal(
+                f.size, dtype=np.float32)
+        if noise and u_p.choice_noise > 0:  # Gumbel = -log(Exp(1))
+            e = rng.standard_exponential(f.size, dtype=np.float32)
+            u -= u_p.choice_noise * np.log(np.maximum(e, np.float32(1e-30)))
         return u
 
     @staticmethod
     def choose(model: MarketplaceModel, jobs: dict[str, np.ndarray], f: np.ndarray,
-               j: np.ndarray) -> dict[str, np.ndarray]:
+               j: np.ndarray, passes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Each client reads the first tab (proposals meeting its preference) and, with
         ``second_tab_prob``, the second; hires the best visible proposal if it beats hiring no one.
 
-        Proposals come sorted by job. Returns per-proposal ``visible``/``passes`` and per-job
-        ``winner`` (freelancer index or -1), ``n_proposals`` and ``n_read``.
+        Returns per-proposal ``visible``/``passes`` and per-job
+        ``winner`` (freelancer index or -1), ``n_proposals``, ``n_read`` and ``opened``.
         """
         n_jobs = len(jobs["client"])
-        s = model.freelancer_state
-        passes = Client.passes_preference(jobs["min_jss"][j], jobs["accepts_no_jss"][j], s.jss[f])
-        visible = passes | jobs["second_tab"][j]
-        n_prop = np.bincount(j, minlength=n_jobs)
-        n_pass = np.bincount(j, weights=passes, minlength=n_jobs)
+        if passes is None:
+            passes = Client.passes_preference_fast(model, jobs, f, j)
         has_pref = jobs["min_jss"] > 0
         opened = jobs["second_tab"] & has_pref
+        visible = passes | opened[j]
+        n_prop = np.bincount(j, minlength=n_jobs)
+        n_pass = np.bincount(j[passes], minlength=n_jobs)
         n_read = np.where(opened, n_prop, n_pass).astype(np.int64)
         winner = np.full(n_jobs, -1, np.int64)
         best_u = np.full(n_jobs, -np.inf)
         if f.size:
-            u = np.where(visible, Client.utility(model, jobs, f, j), -np.inf)
-            starts = np.flatnonzero(np.concatenate(([True], j[1:] != j[:-1])))
-            job_of = j[starts]
-            umax = np.maximum.reduceat(u, starts)
-            is_best = (u == np.repeat(umax, np.diff(np.append(starts, u.size)))) & visible
-            pos = np.where(is_best, np.arange(u.size), u.size)
-            first = np.minimum.reduceat(pos, starts)
-            ok = first < u.size
-            best_u[job_of[ok]] = umax[ok]
-            winner[job_of[ok]] = f[first[ok]]
+            u = Client.utility(model, jobs, f, j)
+            u[~visible] = -np.inf
+            np.maximum.at(best_u, j, u)
+            best = np.flatnonzero((u == best_u[j]) & visible)
+            first = np.full(n_jobs, f.size, np.int64)
+            np.minimum.at(first, j[best], best)  # ties: the earliest proposal
+            ok = first < f.size
+            winner[ok] = f[first[ok]]
         hire = (best_u > model.p.clients.utility.reservation_utility) & ~jobs["abandoned"]
         winner[~hire] = -1
         return {"passes": passes, "visible": visible, "winner": winner, "n_proposals": n_prop,
-                "n_read": n_read, "opened": opened}
+                "n_read": n_read, "opened": opened, "best_utility": best_u}
 
     @staticmethod
     def early_end(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
@@ -455,3 +484,23 @@ class Client(mesa.Agent):
         private = np.where(give, private, np.nan)
         public = np.where(give, public, np.nan)
         return public.astype(np.float64), private.astype(np.float64)
+
+
+def _distinct_jobs(rng: np.random.Generator, k: np.ndarray, size: int, n_jobs: int
+                   ) -> np.ndarray:
+    """Job index of each proposal slot; the ``k[i]`` slots of one freelancer get distinct jobs.
+
+    The first job of a freelancer is uniform; the next ones follow at random positive gaps
+    (mod ``n_jobs``) whose sum stays below ``n_jobs``, so each slot's job is uniform on its own
+    and a freelancer never proposes twice to one job.
+    """
+    if size == 0:
+        return np.empty(0, np.int64)
+    k_max = int(k.max())
+    gap_max = max(1, n_jobs // max(k_max, 1))
+    gaps = rng.integers(1, gap_max + 1, size) if gap_max > 1 else np.ones(size, np.int64)
+    csum = np.cumsum(gaps)
+    block_start = np.repeat(np.cumsum(k) - k, k)
+    offset = csum - csum[block_start]  # 0 for a freelancer's first slot
+    first = np.repeat(rng.integers(0, n_jobs, k.size), k)
+    return (first + offset) % n_jobs

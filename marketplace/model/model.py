@@ -150,6 +150,7 @@ _CONTRACT_SCHEMA = {
     "weight": (np.float64, np.nan),
     "reason": (np.int8, -1),
     "client_rating": (np.float64, np.nan),
+    "stale": (np.bool_, True),  # must be classified again at the next JSS update
 }
 
 
@@ -199,6 +200,8 @@ class MarketplaceModel(mesa.Model):
         self._ended_log: list[np.ndarray] = []  # contract ids in order of end week
         self._ended_weeks: list[int] = []
         self._freelancer_agents: list[Freelancer] = []
+        self.active_idx = np.empty(0, np.int64)  # sorted indices of freelancers on the platform
+        self._tr_bits = np.zeros(self.freelancer_state.allocated, np.uint32)
 
         cl = Client.draw_population(self, n_c)
         self.client_state.append(n_c, **cl)
@@ -207,7 +210,7 @@ class MarketplaceModel(mesa.Model):
 
         self._client_flagged_week = np.full(n_c, np.nan)
         self._perk_state = None
-        self._badge_state = None
+        self._badge_week: float | None = None
         self._large_contract: np.ndarray | None = None
         self._week_stats: dict[str, float] = {}
         self._spearman = math.nan
@@ -238,6 +241,10 @@ class MarketplaceModel(mesa.Model):
             ring = np.zeros((_EARN_WINDOW, s.allocated))
             ring[:, :old_cap] = self._earn_ring
             self._earn_ring = ring
+            bits = np.zeros(s.allocated, np.uint32)
+            bits[:old_cap] = self._tr_bits
+            self._tr_bits = bits
+        self.active_idx = np.concatenate([self.active_idx, idx])
         self._freelancer_agents.extend(Freelancer(self, int(i)) for i in idx)
 
     # ------------------------------------------------------------------ the week
@@ -277,7 +284,8 @@ class MarketplaceModel(mesa.Model):
     def _refill_connects(self) -> None:
         s = self.freelancer_state
         per_month = self.p.freelancers.connects_per_month
-        np.minimum(s.connects[: s.n] + per_month, 3 * per_month, out=s.connects[: s.n])
+        act = self.active_idx
+        s.connects[act] = np.minimum(s.connects[act] + per_month, 3 * per_month)
 
     # ------------------------------------------------------------------ contracts
     def _progress_contracts(self, w: int) -> None:
@@ -371,6 +379,7 @@ class MarketplaceModel(mesa.Model):
         ct.private_score[ids] = private
         ct.end_reason[ids] = reason
         ct.end_week[ids] = w
+        ct.stale[ids] = True  # classified again at the next JSS update
         ct.client_rating[ids] = Freelancer.rate_clients(self, c)
         np.add.at(cs.rating_sum, c, ct.client_rating[ids])
         np.add.at(cs.rating_n, c, 1)
@@ -399,8 +408,9 @@ class MarketplaceModel(mesa.Model):
         if n_jobs == 0:
             return
         np.add.at(cs.jobs_posted, jobs["client"], 1)
-        free = (s.capacity[: s.n] - s.n_ongoing[: s.n]).astype(np.int64)
-        free[~s.active[: s.n]] = 0
+        act = self.active_idx
+        free = np.zeros(s.n, np.int64)
+        free[act] = s.capacity[act] - s.n_ongoing[act]
         # direct rehires of a freelancer the client was happy with
         fav = cs.favorite[jobs["client"]]
         want = (fav >= 0) & (self.rng.random(n_jobs) < self.p.clients.rehire_prob)
@@ -414,11 +424,10 @@ class MarketplaceModel(mesa.Model):
             np.subtract.at(free, fav[got], 1)
         open_idx = np.flatnonzero(~rehired)
         open_jobs = {k: v[open_idx] for k, v in jobs.items()}
-        f, j = Freelancer.send_proposals(self, open_jobs)
+        f, j, passes = Freelancer.send_proposals(self, open_jobs)
         self._week_stats["connects_spent"] = f.size * self.p.freelancers.connects_per_proposal
-        np.add.at(s.proposals_sent, f, 1)
         s.last_activity_week[f] = w
-        choice = Client.choose(self, open_jobs, f, j)
+        choice = Client.choose(self, open_jobs, f, j, passes)
         oc = open_jobs["client"]
         np.add.at(cs.proposals_received, oc, choice["n_proposals"])
         np.add.at(cs.proposals_read, oc, choice["n_read"])
@@ -494,23 +503,35 @@ class MarketplaceModel(mesa.Model):
         ct.outcome[ids] = outcome
         ct.reason[ids] = reason
         ct.weight[ids] = weight
+        ct.stale[ids] = False
         return outcome, weight, reason
 
     def _platform_update(self, w: int) -> None:
-        """Recompute every JSS (scoring engine), the removal perk, client flags, prices."""
+        """Recompute every JSS (scoring engine), the removal perk, client flags, prices.
+
+        A contract is classified again only when something it depends on changed (it is running,
+        it just ended, its client was just flagged, its feedback was just removed); the JSS is
+        computed for the freelancers still on the platform (a compact index).
+        """
         s, ct, cs = self.freelancer_state, self.contract_state, self.client_state
         ids = self._window_contracts(w)
         ended = ct.end_reason[ids] >= 0
         end_week = np.where(ended, ct.end_week[ids], np.nan)
         if self.rules.client_flagging:
+            before = cs.flagged[: cs.n].copy()
             flagged, flagged_week = scoring.flag_clients(
                 ct.client[ids], end_week, ct.private_score[ids], ct.public_stars[ids],
-                week=w, n_clients=cs.n, rules=self.rules, flagged=cs.flagged[: cs.n],
+                week=w, n_clients=cs.n, rules=self.rules, flagged=before,
                 flagged_week=self._client_flagged_week, rating_by_freelancer=ct.client_rating[ids])
             cs.flagged[: cs.n] = flagged
             self._client_flagged_week = flagged_week
             cs.flagged_week[: cs.n] = np.where(np.isnan(flagged_week), -1, flagged_week)
-        outcome, weight, reason = self._score(w, ids, end_week)
+            newly = flagged & ~before
+            if newly.any():
+                ct.stale[ids[newly[ct.client[ids]]]] = True
+        redo = ct.stale[ids] | ~ended
+        self._score(w, ids[redo], end_week[redo])
+        outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         if self.rules.perk_active(w):
             remove, self._perk_state = scoring.select_removals(
                 ct.freelancer[ids], ct.client[ids], end_week, outcome, weight,
@@ -518,51 +539,64 @@ class MarketplaceModel(mesa.Model):
                 week=w, n_freelancers=s.n, rules=self.rules, reason=reason)
             if remove.any():
                 ct.removed[ids[remove]] = True
-                outcome, weight, reason = self._score(w, ids, end_week)
-        res = scoring.job_success_scores(
-            ct.freelancer[ids], ct.client[ids], end_week, outcome, weight,
-            week=w, n_freelancers=s.n, rules=self.rules, reason=reason)
+                self._score(w, ids[remove], end_week[remove])
+                outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         n = s.n
-        s.jss[:n] = res.jss
-        s.jss_24m[:n] = res.window_24m
-        s.jss_12m[:n] = res.window_12m
-        s.jss_6m[:n] = res.window_6m
-        s.jss_3m[:n] = res.window_3m
-        s.jss_trending[:n] = res.trending
-        s.n_outcomes[:n] = res.n_outcomes
-        s.n_clients[:n] = res.n_clients
-        s.n_success[:n] = res.n_success
-        s.n_neutral[:n] = res.n_neutral
-        s.n_negative[:n] = res.n_negative
+        active = np.flatnonzero(s.active[:n])
+        local = np.full(n, -1, np.int64)
+        local[active] = np.arange(active.size)
+        f_local = local[ct.freelancer[ids]]
+        keep = f_local >= 0
+        res = scoring.job_success_scores(
+            f_local[keep], ct.client[ids][keep], end_week[keep], outcome[keep], weight[keep],
+            week=w, n_freelancers=active.size, rules=self.rules, reason=reason[keep])
+        s.jss[active] = res.jss
+        s.jss_24m[active] = res.window_24m
+        s.jss_12m[active] = res.window_12m
+        s.jss_6m[active] = res.window_6m
+        s.jss_3m[active] = res.window_3m
+        s.jss_trending[active] = res.trending
+        s.n_outcomes[active] = res.n_outcomes
+        s.n_clients[active] = res.n_clients
+        s.n_success[active] = res.n_success
+        s.n_neutral[active] = res.n_neutral
+        s.n_negative[active] = res.n_negative
         if self.rules.top_rated_plus:
             self._large_contract = scoring.large_contract_flags(
                 ct.freelancer[ids], ct.paid[ids] - ct.refunded[ids], outcome, end_week,
                 week=w, n_freelancers=n, rules=self.rules)
         if self.p.freelancers.pricing == "reputation":
-            s.price[:n] = Freelancer.asking_price(self)
-        act = s.active[:n] & ~np.isnan(s.jss[:n])
-        self._spearman = _spearman(s.jss[:n][act], s.quality[:n][act])
+            s.price[active] = Freelancer.asking_price(self, active)
+        has = active[~np.isnan(s.jss[active])]
+        self._spearman = _spearman(s.jss[has], s.quality[has])
 
     def _update_badges(self, w: int) -> None:
-        """Top Rated (Plus) and Rising Talent, weekly, by the scoring engine's rules."""
+        """Top Rated (Plus) and Rising Talent, weekly, by the scoring engine's rules (for the
+        freelancers on the platform; the 16-week eligibility history is kept per freelancer)."""
         s = self.freelancer_state
-        n = s.n
-        first = s.first_hire_week[:n].astype(np.float64)
+        act = self.active_idx
+        first = s.first_hire_week[act].astype(np.float64)
         first[first < 0] = np.nan
-        last = s.last_activity_week[:n].astype(np.float64)
+        last = s.last_activity_week[act].astype(np.float64)
         last[last < 0] = np.nan
-        large = self._large_contract
-        if large is not None and large.size < n:
-            large = np.concatenate([large, np.zeros(n - large.size, bool)])
+        large = None
+        if self._large_contract is not None:
+            large = np.zeros(s.n, bool)
+            large[: self._large_contract.size] = self._large_contract
+            large = large[act]
+        prev = None
+        if self._badge_week is not None:
+            prev = scoring.BadgeState(self._tr_bits[act], s.top_rated[act], s.top_rated_plus[act],
+                                      s.rising_talent[act], self._badge_week)
         state = scoring.update_badges(
-            self._badge_state, jss=s.jss[:n], earnings_52w_usd=s.earnings_52w[:n],
+            prev, jss=s.jss[act], earnings_52w_usd=s.earnings_52w[act],
             first_contract_week=first, last_activity_week=last, week=w, rules=self.rules,
-            entry_week=s.entry_week[:n], n_negative=s.n_negative[:n], has_large_contract=large)
-        self._badge_state = state
-        active = s.active[:n]
-        s.top_rated[:n] = state.top_rated & active
-        s.top_rated_plus[:n] = state.top_rated_plus & active
-        s.rising_talent[:n] = state.rising_talent & active
+            entry_week=s.entry_week[act], n_negative=s.n_negative[act], has_large_contract=large)
+        self._badge_week = float(w)
+        self._tr_bits[act] = state.eligible_bits
+        s.top_rated[act] = state.top_rated
+        s.top_rated_plus[act] = state.top_rated_plus
+        s.rising_talent[act] = state.rising_talent
 
     def _exits(self, w: int) -> None:
         leaving = Freelancer.leaving(self, w)
@@ -571,6 +605,7 @@ class MarketplaceModel(mesa.Model):
         s = self.freelancer_state
         s.active[leaving] = False
         s.exit_week[leaving] = w
+        self.active_idx = self.active_idx[~np.isin(self.active_idx, leaving, assume_unique=True)]
         s.top_rated[leaving] = False
         s.top_rated_plus[leaving] = False
         s.rising_talent[leaving] = False
@@ -580,10 +615,9 @@ class MarketplaceModel(mesa.Model):
     # ------------------------------------------------------------------ observation
     def _collect(self, w: int, jobs: dict[str, np.ndarray]) -> None:
         s = self.freelancer_state
-        n = s.n
-        act = s.active[:n]
-        n_act = int(act.sum())
-        jss = s.jss[:n][act]
+        act = self.active_idx
+        n_act = int(act.size)
+        jss = s.jss[act]
         has = ~np.isnan(jss)
         n_has = int(has.sum())
         st = self._week_stats
@@ -598,7 +632,7 @@ class MarketplaceModel(mesa.Model):
             "share_with_jss": n_has / n_act if n_act else math.nan,
             "share_jss_ge_90": float((jss[has] >= 90).sum()) / n_has if n_has else math.nan,
             "share_jss_100": float((jss[has] >= 100).sum()) / n_has if n_has else math.nan,
-            "share_top_rated": float((s.top_rated[:n] | s.top_rated_plus[:n])[act].sum())
+            "share_top_rated": float((s.top_rated[act] | s.top_rated_plus[act]).sum())
             / n_act if n_act else math.nan,
             "jobs_posted": jobs_posted,
             "proposals_per_job": st["proposals"] / st["open_posts"] if st.get("open_posts")
