@@ -171,6 +171,9 @@ def list_experiments(
 
     from marketplace.runner.config import ConfigError, load_config
 
+    shipped = Path(__file__).resolve().parents[2] / EXPERIMENTS_DIR
+    if directory == EXPERIMENTS_DIR and not directory.is_dir() and shipped.is_dir():
+        directory = shipped  # run from elsewhere: the experiments beside the package
     if not directory.is_dir():
         raise _fail(
             f"no experiments folder {directory} (run from the repository root or pass --dir)"

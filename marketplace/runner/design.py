@@ -141,6 +141,7 @@ def run_specs(
     n_comb = len(points)
     specs = []
     for c, point in enumerate(points):
+        point = dict(point)  # one dict per combination, shared by its replications (read-only)
         for r in range(replications):
             specs.append(
                 RunSpec(
@@ -148,7 +149,7 @@ def run_specs(
                     combination=c,
                     replication=r,
                     seed=run_seed(root_seed, c, r, common=common_random_numbers),
-                    overrides=dict(point),
+                    overrides=point,
                 )
             )
     return specs

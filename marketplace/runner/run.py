@@ -9,7 +9,7 @@ honest account; ``--resume`` trusts only the run folders themselves.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections.abc import Container, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +55,12 @@ def default_out_dir(cfg: ExperimentConfig) -> Path:
     return Path("results") / cfg.name
 
 
-def _tasks(cfg: ExperimentConfig, specs: list, out: Path, token: str) -> list[RunTask]:
+def _tasks(
+    cfg: ExperimentConfig, specs: list, out: Path, token: str, skip: Container[str]
+) -> Iterator[RunTask]:
+    """Tasks made one at a time as the window has room (one shared base-parameter dict)."""
     base = cfg.base_params().model_dump(mode="json", by_alias=True)
-    return [
+    return (
         RunTask(
             run_id=s.run_id,
             combination=s.combination,
@@ -72,7 +75,8 @@ def _tasks(cfg: ExperimentConfig, specs: list, out: Path, token: str) -> list[Ru
             model_tables=cfg.outputs.model_tables,
         )
         for s in specs
-    ]
+        if s.run_id not in skip
+    )
 
 
 def run_experiment(
@@ -161,7 +165,8 @@ def run_experiment(
         store.write_json_atomic(manifest, out / store.MANIFEST)
 
     save_manifest()
-    todo = [t for t in _tasks(cfg, specs, out, token) if t.run_id not in finished]
+    n_todo = len(specs) - len(finished)
+    todo = _tasks(cfg, specs, out, token, skip=finished)
     n_failed = 0
     warned: list[str] = []
     interrupted = False
@@ -171,7 +176,7 @@ def run_experiment(
             console.print(
                 f"[bold]{cfg.name}[/]: {len(specs)} runs ({len(cfg.points)} combinations x "
                 f"{cfg.sweep.replications} replications), {len(finished)} reused, "
-                f"{len(todo)} to run on {backend.describe()} -> {out}"
+                f"{n_todo} to run on {backend.describe()} -> {out}"
             )
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -190,7 +195,7 @@ def run_experiment(
             bar = progress.add_task(
                 "runs", total=len(specs), completed=len(finished), failed=0, running=0
             )
-            pending = deque(todo)
+            pending = _Peekable(todo)
             in_flight: dict[Future, RunTask] = {}
             # in-process submit() runs the task at once: one at a time keeps the bar live
             window = 1 if backend.kind == "in-process" else 2 * backend.slots
@@ -215,13 +220,12 @@ def run_experiment(
             try:
                 while pending or in_flight:
                     while pending and len(in_flight) < window:
-                        task = pending.popleft()
+                        task = pending.pop()
                         try:
                             in_flight[backend.executor.submit(execute_run, task)] = task
                         except BrokenExecutor as exc:  # pool died: record the rest as failed
-                            for t in [task, *pending]:
+                            for t in [task, *pending.drain()]:
                                 settle(t, record_failure(t, exc))
-                            pending.clear()
                             break
                     done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
                     for fut in done:
@@ -293,6 +297,29 @@ def _build_report(out: Path, console: Console, quiet: bool) -> str | None:
         console.print(f"[red]report failed:[/] {type(exc).__name__}: {exc}")
         return "".join(traceback.format_exception(exc))
     return None
+
+
+class _Peekable:
+    """An iterator that can say whether it has more (``while pending``) without consuming."""
+
+    _END = object()
+
+    def __init__(self, iterator: Iterator[RunTask]) -> None:
+        self._it = iterator
+        self._next: Any = next(self._it, self._END)
+
+    def __bool__(self) -> bool:
+        return self._next is not self._END
+
+    def pop(self) -> RunTask:
+        item, self._next = self._next, next(self._it, self._END)
+        return item
+
+    def drain(self) -> list[RunTask]:
+        items = []
+        while self:
+            items.append(self.pop())
+        return items
 
 
 class _null:
