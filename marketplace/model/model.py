@@ -150,6 +150,8 @@ _CONTRACT_SCHEMA = {
     "weight": (np.float64, np.nan),
     "reason": (np.int8, -1),
     "client_rating": (np.float64, np.nan),
+    "jss_at_hire": (np.float64, np.nan),
+    "top_rated_at_hire": (np.bool_, False),
     "stale": (np.bool_, True),  # must be classified again at the next JSS update
 }
 
@@ -463,7 +465,8 @@ class MarketplaceModel(mesa.Model):
             posted_weeks=posted, fixed_price=fixed, rehire=rehire,
             job_value=jobs["value"][job_idx], value_percentile=jobs["percentile"][job_idx],
             value=value, hours=hours, weekly_pay=value / posted, delivered_quality=delivered,
-            satisfaction=satisfaction)
+            satisfaction=satisfaction, jss_at_hire=s.jss[freelancer],
+            top_rated_at_hire=s.top_rated[freelancer])
         np.add.at(s.n_ongoing, freelancer, 1)
         np.add.at(s.n_contracts, freelancer, 1)
         first = s.first_hire_week[freelancer] < 0
@@ -705,6 +708,8 @@ class MarketplaceModel(mesa.Model):
             "job_value_usd": v("job_value"),
             "value_percentile": v("value_percentile"),
             "value_usd": v("value"),
+            "jss_at_hire": v("jss_at_hire"),
+            "top_rated_at_hire": v("top_rated_at_hire"),
             "hours": v("hours"),
             "paid_usd": v("paid"),
             "refunded_usd": v("refunded"),

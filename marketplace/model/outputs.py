@@ -56,6 +56,8 @@ CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
     "job_value_usd": ("USD", "Value of the posted job at the reference hourly rate."),
     "value_percentile": ("share", "Percentile of the job's value among all job values (0-1)."),
     "value_usd": ("USD", "Agreed contract value: posted hours x the freelancer's asking rate."),
+    "jss_at_hire": ("JSS 0-100", "The freelancer's displayed JSS when hired; NaN = none."),
+    "top_rated_at_hire": ("bool", "The freelancer held Top Rated when hired."),
     "hours": ("hours", "Hours of work posted (job value / reference rate)."),
     "paid_usd": ("USD", "Total the client paid (before refunds)."),
     "refunded_usd": ("USD", "Total refunded to the client by the freelancer."),

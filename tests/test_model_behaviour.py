@@ -1,0 +1,254 @@
+"""Each behaviour of the market model, with a test that fails without it (small markets)."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marketplace.model import Client, Freelancer, MarketplaceModel, ModelParams, simulate
+from marketplace.model.outputs import (
+    CLIENT_COLUMNS,
+    CONTRACT_COLUMNS,
+    FREELANCER_COLUMNS,
+    TIMESERIES_COLUMNS,
+)
+
+SMALL = {"n_freelancers": 400, "weeks": 80, "burn_in_weeks": 20}
+
+
+@functools.cache
+def _run(overrides_json: str = "{}", seed: int = 1):
+    overrides = {**SMALL, **json.loads(overrides_json)}
+    return simulate(ModelParams().with_overrides(overrides), seed=seed, snapshot_every_weeks=20)
+
+
+def run(seed: int = 1, **overrides):
+    return _run(json.dumps(overrides, sort_keys=True), seed)
+
+
+# ------------------------------------------------------------------ outputs and determinism
+def test_tables_have_the_documented_columns():
+    out = run()
+    assert list(out.contracts.columns) == list(CONTRACT_COLUMNS)
+    assert list(out.freelancers.columns) == list(FREELANCER_COLUMNS)
+    assert list(out.clients.columns) == list(CLIENT_COLUMNS)
+    assert list(out.timeseries.columns) == list(TIMESERIES_COLUMNS)
+    assert len(out.timeseries) == SMALL["weeks"]
+    assert set(out.freelancers["week"]) == {19, 39, 59, 79}
+    assert len(out.contracts) > 100
+
+
+def test_same_seed_gives_identical_tables_and_other_seeds_differ():
+    p = ModelParams(n_freelancers=150, weeks=40, burn_in_weeks=10)
+    a, b = simulate(p, seed=7), simulate(p, seed=7)
+    for name, df in a.to_dict().items():
+        pd.testing.assert_frame_equal(df, b.to_dict()[name])
+    c = simulate(p, seed=8)
+    assert not a.contracts.equals(c.contracts)
+    assert not a.timeseries.equals(c.timeseries)
+
+
+def test_mesa_agents_are_views_of_the_arrays():
+    model = MarketplaceModel(ModelParams(n_freelancers=120, weeks=30, burn_in_weeks=5), rng=3)
+    for _ in range(30):
+        model.step()
+    freelancers = model.agents_by_type[Freelancer]
+    assert len(freelancers) == model.active_idx.size  # those who left were removed
+    agent = freelancers.to_list()[0]
+    assert agent.true_quality == model.freelancer_state.quality[agent.idx]
+    assert agent.active
+    clients = model.agents_by_type[Client]
+    assert len(clients) == model.p.n_clients_effective
+    df = model.datacollector.get_model_vars_dataframe()
+    assert list(df.columns) == list(TIMESERIES_COLUMNS)
+    assert not model.running
+
+
+# ------------------------------------------------------------------ chasers and refunds
+def test_full_refund_hides_public_stars_but_negative_private_score_still_counts():
+    out = run(**{"freelancers.chaser_share": 1.0, "freelancers.chase_action_mix": [1.0, 0, 0],
+                 "freelancers.chase_accept_prob": 1.0,
+                 "freelancers.chase_satisfaction_boost": 0.0,
+                 "clients.rater_mix.harsh": 0.3, "platform.flag_clients": False,
+                 "platform.removal_perk": False})
+    c = out.contracts
+    refunded = c[(c.chase_action == "full_refund") & c.chase_accepted & c.end_week.notna()]
+    assert len(refunded) > 20
+    assert refunded.public_stars.isna().all()  # hidden: no earnings, no public review
+    assert (refunded.earnings_usd.abs() < 1e-9).all()
+    assert refunded.refunded_usd.sum() > 0
+    negative = refunded[refunded.private_score <= 6]
+    assert len(negative) > 5
+    # the negative private score still counts (not excluded as a $0 contract)
+    assert (negative.outcome == "negative").all()
+    # ... and lowers the JSS: no freelancer with such a recent outcome shows 100
+    final = out.final_freelancers.set_index("freelancer_id")
+    recent = negative[negative.end_week >= SMALL["weeks"] - 52].freelancer_id.unique()
+    shown = final.loc[recent, "jss"].dropna()
+    assert len(shown) > 0
+    assert (shown < 100).all()
+    # every refunded dollar and unpaid hour is recorded on the freelancer too
+    assert final.refunds_usd_total.sum() == pytest.approx(c.refunded_usd.sum())
+
+
+def test_chasers_turn_feedback_only_when_they_exist():
+    with_chasers = run(**{"freelancers.chaser_share": 1.0})
+    without = run(**{"freelancers.chaser_share": 0.0})
+    assert (with_chasers.contracts.chase_action != "").sum() > 0
+    assert with_chasers.contracts.refunded_usd.sum() > 0
+    assert (without.contracts.chase_action != "").sum() == 0
+    assert without.contracts.refunded_usd.sum() == 0
+    extra = with_chasers.contracts[with_chasers.contracts.chase_action == "extra_work"]
+    worked = extra[extra.chase_accepted & (extra.paid_weeks > 0)]
+    assert len(worked) > 0
+    assert (worked.unpaid_extra_hours > 0).all()
+
+
+# ------------------------------------------------------------------ flagging
+def test_flagged_clients_feedback_is_excluded():
+    out = run(**{"clients.rater_mix.harsh": 0.3})
+    flagged = out.clients[out.clients.flagged]
+    assert len(flagged) > 0
+    assert (out.clients[out.clients.flagged].rater_type == "harsh").mean() > 0.5
+    c = out.contracts
+    c = c[c.client_id.isin(flagged.client_id) & c.end_week.notna()]
+    assert (c.outcome == "excluded").all()
+    assert (c.exclusion_reason == "flagged_client").mean() > 0.9
+    off = run(**{"clients.rater_mix.harsh": 0.3, "platform.flag_clients": False})
+    assert not off.clients.flagged.any()
+    assert (off.contracts.exclusion_reason == "flagged_client").sum() == 0
+
+
+# ------------------------------------------------------------------ filtering by JSS
+def test_clients_preferring_90_rarely_hire_below_90_and_open_the_second_tab_rarely():
+    p_tab = 0.1
+    out = run(**{"clients.min_jss_mix.90": 1.0, "clients.accepts_no_jss_share": 0.0,
+                 "clients.second_tab_prob": p_tab, "clients.rehire_prob": 0.0})
+    hires = out.contracts[~out.contracts.rehire]
+    below = hires.jss_at_hire.isna() | (hires.jss_at_hire < 90)
+    assert len(hires) > 30
+    jobs = out.clients.jobs_posted.sum()
+    opened = out.clients.second_tab_opened.sum()
+    limit = p_tab + 3 * np.sqrt(p_tab * (1 - p_tab) / jobs)
+    assert 0 < opened / jobs <= limit  # the second tab is opened with its probability
+    assert below.sum() / jobs <= limit  # below-90 hires only come from an opened second tab
+    # without the second tab nobody below 90 is ever hired from the market
+    closed = run(**{"clients.min_jss_mix.90": 1.0, "clients.accepts_no_jss_share": 0.0,
+                    "clients.second_tab_prob": 0.0, "clients.rehire_prob": 0.0})
+    h = closed.contracts[~closed.contracts.rehire]
+    assert ((h.jss_at_hire >= 90) & h.jss_at_hire.notna()).all()
+
+
+# ------------------------------------------------------------------ rater types
+def test_all_lenient_raters_give_nearly_everyone_100():
+    out = run(**{"clients.rater_mix.lenient": 1.0})
+    final = out.final_freelancers
+    shown = final[final.active & final.jss.notna()]
+    assert len(shown) > 30
+    assert (shown.jss == 100).mean() > 0.95
+    assert shown.true_quality.std() > 0.05  # ... regardless of quality
+
+
+def test_honest_raters_without_chasers_make_jss_follow_quality():
+    out = run(seed=2, **{"clients.rater_mix.honest": 1.0, "freelancers.chaser_share": 0.0})
+    final = out.final_freelancers
+    shown = final[final.active & final.jss.notna()]
+    assert len(shown) > 30
+    rho = shown[["jss", "true_quality"]].corr(method="spearman").iloc[0, 1]
+    assert rho > 0.4
+
+
+def test_public_ratings_are_inflated_relative_to_private():
+    out = run(n_freelancers=800, weeks=100)
+    c = out.contracts
+    dissatisfied = c[c.private_score <= 6]
+    share = (dissatisfied.public_stars.dropna() >= 4).mean()
+    assert 0.12 < share < 0.4  # calibrated to about 0.24 (Filippas et al.)
+    stars = c.public_stars.dropna()
+    assert stars.mean() > 4.5
+
+
+def test_dishonest_clients_misstate_scope_and_length():
+    out = run(**{"clients.rater_mix.dishonest": 0.5, "freelancers.chaser_share": 0.0})
+    c = out.contracts.merge(out.clients[["client_id", "rater_type"]], on="client_id")
+    d = c[c.rater_type == "dishonest"]
+    assert (d[~d.fixed_price].planned_weeks > d[~d.fixed_price].posted_weeks).all()
+    fixed = d[d.fixed_price & d.end_week.notna() & (d.paid_weeks > 0)]
+    assert (fixed.unpaid_extra_hours > 0).all()
+    honest = c[c.rater_type == "honest"]
+    assert (honest.planned_weeks == honest.posted_weeks).all()
+    assert (d.early_end_cause == "dishonest_client").sum() > 0
+
+
+# ------------------------------------------------------------------ contract lifecycle
+def test_budget_shortfall_ends_contracts_early_for_reasons_unrelated_to_the_freelancer():
+    none = run(**{"clients.budget_shortfall_rate": 0.0})
+    many = run(**{"clients.budget_shortfall_rate": 0.2})
+    assert (none.contracts.early_end_cause == "budget_shortfall").sum() == 0
+    hit = many.contracts[many.contracts.early_end_cause == "budget_shortfall"]
+    assert len(hit) > 50
+    assert hit.end_reason.isin(["client_ended", "dispute"]).all()
+    assert (hit.end_reason == "client_ended").mean() > 0.8
+    assert (hit.paid_weeks < hit.planned_weeks).all()
+    # unrelated to the freelancer: hit contracts have the usual delivered quality
+    assert abs(hit.delivered_quality.mean() - many.contracts.delivered_quality.mean()) < 0.05
+
+
+def test_clients_rehire_freelancers_they_were_happy_with():
+    on = run(**{"clients.rehire_prob": 0.8})
+    off = run(**{"clients.rehire_prob": 0.0})
+    assert not off.contracts.rehire.any()
+    re = on.contracts[on.contracts.rehire]
+    assert len(re) > 50
+    # a rehire goes to a freelancer the client already worked with
+    first = on.contracts.groupby(["client_id", "freelancer_id"]).contract_id.min()
+    pairs = re.set_index(["client_id", "freelancer_id"]).contract_id
+    assert (pairs.to_numpy() > first.loc[pairs.index].to_numpy()).all()
+    assert on.clients.rehires.sum() == len(re)
+
+
+def test_newcomers_enter_every_week_and_idle_freelancers_leave():
+    out = run()
+    final = out.final_freelancers
+    assert final.entry_week.nunique() > SMALL["weeks"] * 0.5
+    left = final[~final.active]
+    assert len(left) > 0
+    assert (left.exit_week - left.entry_week >= 26).all()
+    stay = run(**{"freelancers.exit_prob_per_week": 0.0, "freelancers.entry_rate_per_week": 0.0})
+    assert stay.final_freelancers.active.all()
+    assert len(stay.final_freelancers) == SMALL["n_freelancers"]
+
+
+def test_connects_limit_proposals():
+    broke = run(**{"freelancers.connects_per_month": 0.0})
+    assert broke.clients.proposals_received.sum() == 0
+    assert (~broke.contracts.rehire).sum() == 0
+    rich = run()
+    assert rich.timeseries.connects_revenue_usd.sum() > 0
+
+
+def test_platform_charges_fees_and_counts_money():
+    out = run()
+    c = out.contracts
+    assert c.fee_usd.sum() == pytest.approx(out.timeseries.platform_fees_usd.sum(), rel=1e-9)
+    assert (c.earnings_usd <= c.paid_usd + 1e-9).all()
+    done = c[c.end_week.notna()]
+    assert np.allclose(done.fee_usd, 0.10 * done.earnings_usd)  # flat 10% (upwork-2023)
+    final = out.final_freelancers
+    assert final.earnings_usd_total.sum() == pytest.approx(c.earnings_usd.sum())
+
+
+def test_badges_follow_the_rules():
+    out = run(n_freelancers=600, weeks=120)
+    final = out.final_freelancers
+    tr = final[final.top_rated]
+    assert len(tr) > 0
+    assert (tr.jss >= 90).all()
+    assert (tr.earnings_usd_52w >= 1000).all()
+    assert not final[~final.active].top_rated.any()
+    rt = final[final.rising_talent]
+    assert rt.jss.isna().all()

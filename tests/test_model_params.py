@@ -1,0 +1,103 @@
+"""The parameter schema: defaults, documentation, validation messages, overrides."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from marketplace.model.params import ModelParams, ParameterError, field_metadata
+
+
+def test_every_parameter_has_a_default_and_a_description_with_meaning():
+    rows = field_metadata()
+    assert len(rows) > 60
+    for row in rows:
+        assert row["description"], f"{row['path']} has no description"
+    paths = {r["path"] for r in rows}
+    for required in ("n_freelancers", "n_clients", "weeks", "burn_in_weeks", "rules",
+                     "jss_update_weeks", "freelancers.chaser_share", "freelancers.pricing",
+                     "freelancers.reputation_price_slope", "freelancers.quality.kind",
+                     "clients.min_jss_mix.any", "clients.min_jss_mix.80",
+                     "clients.min_jss_mix.90", "clients.min_jss_mix.95",
+                     "clients.rater_mix.honest", "clients.rater_mix.lenient",
+                     "clients.rater_mix.harsh", "clients.rater_mix.dishonest",
+                     "clients.budget_shortfall_rate", "clients.utility.score_weight_slope",
+                     "clients.utility.quality_signal_noise", "clients.utility.badge_weight",
+                     "clients.utility.reviews_weight"):
+        assert required in paths
+
+
+@pytest.mark.parametrize(
+    ("overrides", "names"),
+    [
+        ({"n_freelancers": -5}, ["n_freelancers", "greater than or equal to 1"]),
+        ({"n_clients": 0}, ["n_clients"]),
+        ({"weeks": -1}, ["weeks"]),
+        ({"clients.second_tab_prob": 1.5}, ["clients.second_tab_prob", "less than or equal to 1"]),
+        ({"freelancers.chaser_share": -0.1}, ["freelancers.chaser_share"]),
+        ({"clients.budget_shortfall_rate": 2}, ["clients.budget_shortfall_rate"]),
+        ({"rules": "upwork-2032"}, ["rules", "upwork-2023", "upwork-2024"]),
+        ({"clients.rater_mix": {"honest": 0.5, "lenient": 0.1, "harsh": 0.1, "dishonest": 0.1}},
+         ["clients.rater_mix", "sum to 1"]),
+        ({"freelancers.chase_action_mix": (0.5, 0.5, 0.5)}, ["freelancers.chase_action_mix"]),
+        ({"burn_in_weeks": 300, "weeks": 100}, ["burn_in_weeks"]),
+    ],
+)
+def test_bad_parameters_name_the_parameter_and_what_is_allowed(overrides, names):
+    with pytest.raises(ParameterError) as err:
+        ModelParams().with_overrides(overrides)
+    for name in names:
+        assert name in str(err.value)
+
+
+def test_direct_construction_rejects_a_mix_that_does_not_sum_to_one():
+    with pytest.raises(pydantic.ValidationError) as err:
+        ModelParams(clients={"min_jss_mix": {"any": 0.5, "90": 0.2}})
+    assert "clients.min_jss_mix" in str(err.value)
+    assert "sum to 1" in str(err.value)
+
+
+def test_with_overrides_renormalises_the_other_shares_proportionally():
+    base = ModelParams()
+    mix = base.clients.rater_mix.shares()
+    new = base.with_overrides({"clients.rater_mix.dishonest": 0.2}).clients.rater_mix.shares()
+    assert new["dishonest"] == pytest.approx(0.2)
+    scale = (1 - 0.2) / (1 - mix["dishonest"])
+    for key in ("honest", "lenient", "harsh"):
+        assert new[key] == pytest.approx(mix[key] * scale)
+    assert sum(new.values()) == pytest.approx(1.0)
+
+
+def test_with_overrides_alias_keys_and_several_shares_of_one_mix():
+    p = ModelParams().with_overrides({"clients.min_jss_mix.90": 0.6, "clients.min_jss_mix.95": 0.1})
+    shares = p.clients.min_jss_mix.shares()
+    assert shares["90"] == pytest.approx(0.6)
+    assert shares["95"] == pytest.approx(0.1)
+    assert shares["any"] / shares["80"] == pytest.approx(0.5 / 0.2)  # others keep their ratio
+    assert sum(shares.values()) == pytest.approx(1.0)
+    # the whole of a mix set to one value: the rest becomes zero
+    only90 = ModelParams().with_overrides({"clients.min_jss_mix.90": 1.0}).clients.min_jss_mix
+    assert only90.shares() == {"any": 0.0, "80": 0.0, "90": 1.0, "95": 0.0}
+
+
+def test_with_overrides_rejects_shares_that_cannot_be_renormalised():
+    with pytest.raises(ParameterError, match=r"clients.rater_mix.*sum"):
+        ModelParams().with_overrides({"clients.rater_mix.honest": 0.7,
+                                      "clients.rater_mix.harsh": 0.6})
+    with pytest.raises(ParameterError, match=r"clients.rater_mix.harsh.*\[0, 1\]"):
+        ModelParams().with_overrides({"clients.rater_mix.harsh": 1.2})
+
+
+def test_unknown_path_gives_did_you_mean():
+    with pytest.raises(ParameterError) as err:
+        ModelParams().with_overrides({"clients.rater_mx.honest": 0.5})
+    assert "clients.rater_mix.honest" in str(err.value)
+    with pytest.raises(ParameterError, match="budget_shortfall_rate"):
+        ModelParams().with_overrides({"clients.budget_shortfal_rate": 0.5})
+
+
+def test_n_clients_defaults_to_a_share_of_freelancers():
+    p = ModelParams(n_freelancers=1000)
+    assert p.n_clients is None
+    assert p.n_clients_effective == round(p.clients.per_freelancer * 1000)
+    assert ModelParams(n_freelancers=1000, n_clients=7).n_clients_effective == 7
