@@ -12,6 +12,8 @@ tables (`<table>.parquet`, with a `run_id` column) that the runner wrote, and wr
 Which findings and figures appear is chosen by the experiment config's `analysis:` list, whose
 allowed names are the keys of `ANALYSES` (all of them when the list is empty). Every number in the
 report is computed here from the runs.
+`experiment_figures(results_dir)` builds the same figures in memory, written nowhere (the
+notebooks show them).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from marketplace.analysis import figures as F
 from marketplace.analysis.aggregate import aggregate_summary, bootstrap_diff_ci
@@ -158,6 +161,37 @@ def build_report(results_dir: str | Path, analyses: Sequence[str] | None = None,
     `analyses` overrides the config's `analysis:` list; `seed` (default: the experiment's root
     seed) seeds the bootstrap.
     """
+    ctx, names = _load(results_dir, analyses, seed, stored_aggregate=False)
+    _write_parquet(ctx.aggregate, ctx.results_dir / AGGREGATE_FILE)
+    figure_links = _make_figures(ctx, names)
+    text = _render(ctx, names, figure_links)
+    path = ctx.results_dir / REPORT_FILE
+    _write_text(text, path)
+    return path
+
+
+class ExperimentFigure(NamedTuple):
+    """A report figure: its caption (as in report.md) and the matplotlib Figure."""
+
+    caption: str
+    figure: Figure
+
+
+def experiment_figures(results_dir: str | Path, analyses: Sequence[str] | None = None
+                       ) -> dict[str, ExperimentFigure]:
+    """Every figure of the report of a results folder, keyed by its file stem under figures/,
+    built by the same code as `marketplace report` but written nowhere (for notebooks).
+
+    Reads the stored `aggregate.parquet` (computes it in memory when the report was never built).
+    """
+    ctx, names = _load(results_dir, analyses, None, stored_aggregate=True)
+    return {stem: ExperimentFigure(caption, build())
+            for stem, caption, build in _figure_specs(ctx, names)}
+
+
+def _load(results_dir: str | Path, analyses: Sequence[str] | None, seed: int | None,
+          stored_aggregate: bool) -> tuple[_Context, list[str]]:
+    """The report context of a results folder and the analyses to show."""
     results_dir = Path(results_dir)
     manifest_path = results_dir / "manifest.json"
     summary_path = results_dir / "summary.parquet"
@@ -174,16 +208,13 @@ def build_report(results_dir: str | Path, analyses: Sequence[str] | None = None,
 
     summary = summary.copy()
     summary["combo"] = _combo_labels(summary, by)
-    aggregate = aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
-    _write_parquet(aggregate, results_dir / AGGREGATE_FILE)
+    aggregate_path = results_dir / AGGREGATE_FILE
+    if stored_aggregate and aggregate_path.is_file():
+        aggregate = pd.read_parquet(aggregate_path)
+    else:
+        aggregate = aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
     combos = _combinations(summary, by)
-    ctx = _Context(results_dir, manifest, summary, by, aggregate, combos)
-
-    figure_links = _make_figures(ctx, names)
-    text = _render(ctx, names, figure_links)
-    path = results_dir / REPORT_FILE
-    _write_text(text, path)
-    return path
+    return _Context(results_dir, manifest, summary, by, aggregate, combos), names
 
 
 def _analyses(manifest: dict[str, Any], analyses: Sequence[str] | None) -> list[str]:
@@ -357,20 +388,27 @@ def _rd_annotation(ctx: _Context, combo_index: int) -> str | None:
 
 
 def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
-    """Build the figures of the chosen analyses; return (caption, file stem) pairs."""
+    """Build and save the figures of the chosen analyses; return (caption, file stem) pairs."""
+    fig_dir = ctx.results_dir / FIGURES_DIR
+    links: list[tuple[str, str]] = []
+    for stem, caption, build in _figure_specs(ctx, names):
+        F.save_figure(build(), fig_dir / stem)
+        links.append((caption, stem))
+    return links
+
+
+def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Callable[[], Figure]]]:
+    """(file stem, caption, build) of each figure of the chosen analyses, in report order."""
     wanted: list[str] = []
     for name in names:
         wanted += [f for f in ANALYSES[name].figures if f not in wanted]
-    fig_dir = ctx.results_dir / FIGURES_DIR
-    links: list[tuple[str, str]] = []
+    specs: list[tuple[str, str, Callable[[], Figure]]] = []
     group = _group_column(ctx)
     pooled = (f" One line per value of {_short(ctx.by[0])}, pooling the other swept parameters."
               if group is not None and group != F.LABEL_COLUMN else "")
 
-    def emit(stem: str, caption: str, build: Callable[[], Any]) -> None:
-        fig = build()
-        F.save_figure(fig, fig_dir / stem)
-        links.append((caption, stem))
+    def emit(stem: str, caption: str, build: Callable[[], Figure]) -> None:
+        specs.append((stem, caption, build))
 
     per_run: dict[str, tuple[str, Callable[[pd.DataFrame], Any], str]] = {
         "quality_by_jss_band": ("jss_bands", lambda t: F.quality_by_jss_band(t, group),
@@ -409,7 +447,7 @@ def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
         elif name == "parameter_sweep":
             for stem, caption, build in _sweep_figures(ctx, names):
                 emit(stem, caption, build)
-    return links
+    return specs
 
 
 def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Callable[[], Any]]]:
