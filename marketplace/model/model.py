@@ -21,6 +21,7 @@ All state lives in numpy struct-of-arrays tables (``freelancer_state``, ``client
 
 from __future__ import annotations
 
+import collections
 import math
 from typing import Any
 
@@ -197,7 +198,9 @@ class MarketplaceModel(mesa.Model):
         self.client_state = Table(_CLIENT_SCHEMA, initial_rows=n_c)
         expected_contracts = int(n_c * params.clients.jobs_per_week * params.weeks * 0.7) + 64
         self.contract_state = Table(_CONTRACT_SCHEMA, initial_rows=expected_contracts)
-        self._earn_ring = np.zeros((_EARN_WINDOW, self.freelancer_state.allocated))
+        # payments of the last 52 weeks, one (freelancer, amount) pair of arrays per week
+        self._pay_log: collections.deque = collections.deque()
+        self._week_pay: list[tuple[np.ndarray, np.ndarray]] = []
         self.ongoing = np.empty(0, np.int64)
         self._ended_log: list[np.ndarray] = []  # contract ids in order of end week
         self._ended_weeks: list[int] = []
@@ -217,6 +220,7 @@ class MarketplaceModel(mesa.Model):
         self._week_stats: dict[str, float] = {}
         self._spearman = math.nan
         self._snapshots: list[dict[str, np.ndarray]] = []
+        self._last_snapshot_week = -1
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in TIMESERIES_COLUMNS})
         self.running = True
@@ -240,9 +244,6 @@ class MarketplaceModel(mesa.Model):
                        connects=self.p.freelancers.connects_per_month, **attrs)
         s.price[idx] = np.exp(attrs["base_log_price"])
         if s.allocated != old_cap:
-            ring = np.zeros((_EARN_WINDOW, s.allocated))
-            ring[:, :old_cap] = self._earn_ring
-            self._earn_ring = ring
             bits = np.zeros(s.allocated, np.uint32)
             bits[:old_cap] = self._tr_bits
             self._tr_bits = bits
@@ -258,12 +259,18 @@ class MarketplaceModel(mesa.Model):
         self._enter(w)
         if w % 4 == 0:
             self._refill_connects()
-        slot = w % _EARN_WINDOW
         s = self.freelancer_state
-        s.earnings_52w[: s.n] -= self._earn_ring[slot, : s.n]
-        self._earn_ring[slot, : s.n] = 0.0
+        if len(self._pay_log) == _EARN_WINDOW:  # payments made 52 weeks ago drop out
+            old_f, old_amount = self._pay_log.popleft()
+            np.subtract.at(s.earnings_52w, old_f, old_amount)
+        self._week_pay = []
         self._progress_contracts(w)
         jobs = Client.post_jobs(self)
+        if self._week_pay:
+            self._pay_log.append((np.concatenate([x[0] for x in self._week_pay]),
+                                  np.concatenate([x[1] for x in self._week_pay])))
+        else:
+            self._pay_log.append((np.empty(0, np.int64), np.empty(0)))
         self._match(w, jobs)
         if w % p.jss_update_weeks == 0:
             self._platform_update(w)
@@ -308,7 +315,7 @@ class MarketplaceModel(mesa.Model):
         s = self.freelancer_state
         np.add.at(s.earnings_total, f, pay)
         np.add.at(s.earnings_52w, f, pay)
-        np.add.at(self._earn_ring[w % _EARN_WINDOW], f, pay)
+        self._week_pay.append((f, pay))
         self._week_stats["fees"] += float(fee.sum())
         done = pay_ids[ct.paid_weeks[pay_ids] >= ct.planned_weeks[pay_ids]]
         early_ids = og[early]
@@ -359,7 +366,7 @@ class MarketplaceModel(mesa.Model):
             self._week_stats["fees"] -= float(fee_back.sum())
             np.add.at(s.earnings_total, f, -refund)
             np.add.at(s.earnings_52w, f, -refund)
-            np.add.at(self._earn_ring[w % _EARN_WINDOW], f, -refund)
+            self._week_pay.append((f, -refund))
             np.add.at(s.refunds_total, f, refund)
             self._week_stats["refunds"] += float(refund.sum())
         ct.refunded[ids] = refund
@@ -649,25 +656,35 @@ class MarketplaceModel(mesa.Model):
         }
         self.datacollector.collect(self)
 
-    def _snapshot(self, w: int) -> None:
+    def _snapshot(self, w: int, everyone: bool = False) -> None:
+        """Freelancer rows at week ``w``: those on the platform and those who left since the
+        previous snapshot (each departure is recorded once); ``everyone`` = all who ever entered
+        (the final snapshot)."""
         s = self.freelancer_state
         n = s.n
+        if everyone:
+            rows = np.arange(n)
+        else:
+            rows = np.flatnonzero(s.active[:n] | (s.exit_week[:n] > self._last_snapshot_week))
+        self._last_snapshot_week = w
         cols = ("quality", "strategy", "entry_week", "active", "exit_week", "capacity", "price",
                 "jss", "jss_24m", "jss_12m", "jss_6m", "jss_3m", "jss_trending", "top_rated",
                 "top_rated_plus", "rising_talent", "n_outcomes", "n_success", "n_neutral",
                 "n_negative", "n_clients", "n_contracts", "n_ongoing", "n_reviews", "stars_sum",
                 "first_hire_week", "earnings_total", "earnings_52w", "refunds_total",
                 "unpaid_hours_total", "proposals_sent")
-        snap = {c: getattr(s, c)[:n].copy() for c in cols}
-        snap["week"] = np.full(n, w, np.int32)
+        snap = {c: getattr(s, c)[rows] for c in cols}
+        snap["week"] = np.full(rows.size, w, np.int32)
+        snap["freelancer_id"] = rows
         self._snapshots.append(snap)
 
     # ------------------------------------------------------------------ outputs
     def outputs(self, keep_contracts: bool = True) -> RunOutputs:
         """The run's four tables (a final snapshot is added if the last week has none)."""
         last = self.week - 1
-        if not self._snapshots or int(self._snapshots[-1]["week"][0]) != last:
-            self._snapshot(last)
+        if self._snapshots and int(self._snapshots[-1]["week"][0]) == last:
+            self._snapshots.pop()
+        self._snapshot(last, everyone=True)
         # score every contract once more at the end so outcome/weight reflect the final state
         ct = self.contract_state
         if ct.n:
@@ -742,7 +759,7 @@ class MarketplaceModel(mesa.Model):
             return _empty(FREELANCER_COLUMNS)
         cat = {k: np.concatenate([sn[k] for sn in self._snapshots]) for k in self._snapshots[0]}
         n_rows = cat["week"].size
-        ids = np.concatenate([np.arange(sn["week"].size) for sn in self._snapshots])
+        ids = cat["freelancer_id"]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_stars = np.where(cat["n_reviews"] > 0, cat["stars_sum"]
                                   / np.maximum(cat["n_reviews"], 1), np.nan)

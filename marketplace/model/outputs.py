@@ -87,6 +87,9 @@ CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
     "client_rating_by_freelancer": ("stars 1-5", "The freelancer's feedback on the client."),
 }
 
+#: Snapshots every K weeks hold the freelancers on the platform plus those who left since the
+#: previous snapshot (each departure appears once, with ``active`` False); the final snapshot holds
+#: every freelancer who ever entered.
 FREELANCER_COLUMNS: dict[str, tuple[str, str]] = {
     "week": ("week", "Snapshot week (end of that week)."),
     "freelancer_id": ("id", "Freelancer index, 0-based."),
