@@ -98,6 +98,24 @@ def _print_jss_tables(scored) -> None:
                   "'none' = no JSS shown yet.")
 
 
+@app.command("viz")
+def viz(
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on (127.0.0.1 = this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8765,
+) -> None:
+    """Start the interactive dashboard (Mesa SolaraViz) at http://HOST:PORT; Ctrl+C stops it."""
+    import os
+
+    # no usage statistics sent to solara's developers (and no failed calls on a closed network)
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    from solara.__main__ import cli as solara_cli
+
+    typer.echo(f"jss-market dashboard: http://{host}:{port}  (Ctrl+C stops it)")
+    solara_cli.main(["run", "marketplace.app", "--host", host, "--port", str(port),
+                     "--production", "--no-open"], prog_name="marketplace viz")
+
+
 from marketplace.runner.commands import register as _register_runner_commands  # noqa: E402
 
 _register_runner_commands(app)  # run, validate, list, report

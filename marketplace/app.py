@@ -1,0 +1,227 @@
+"""The interactive dashboard: watch the market week by week in Mesa's SolaraViz.
+
+Start it with ``marketplace viz`` (http://127.0.0.1:8765) or ``solara run marketplace.app``; in
+Jupyter, display ``page``. The sidebar sets the rule set, the share of clients filtering on
+JSS >= 90, the share of feedback chasers, the rater mix, the market size and the seed; "Reset"
+builds a new market with them, "Step" and the play button advance it one week at a time.
+
+This module only wires things together: the market is ``MarketplaceModel`` (its parameters are
+set through ``ModelParams.with_overrides``, the one place that renormalises mixes), the JSS
+histogram and the JSS-quality hexbin are the analysis layer's figures, and the time series are
+Mesa plot components over the model's DataCollector columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import solara
+from mesa.visualization import SolaraViz, make_plot_component
+from mesa.visualization.utils import update_counter
+
+from marketplace.analysis import figures
+from marketplace.model import Freelancer, MarketplaceModel, ModelParams
+from marketplace.scoring import RULE_SET_NAMES
+
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_CONTROLS",
+    "DEFAULT_N_FREELANCERS",
+    "MODEL_PARAMS",
+    "DashboardModel",
+    "MarketSummary",
+    "Page",
+    "live_freelancers",
+    "page",
+]
+
+DEFAULT_N_FREELANCERS = 2_000
+"""Market size the page opens with: a week (model step plus redrawing every plot) stays well
+under a second at this size (``benchmarks/bench_dashboard.py`` measures it)."""
+
+_DEFAULTS = ModelParams()
+
+# Each control is a model keyword: a top-level field or a dotted ModelParams path (applied by
+# MarketplaceModel through ModelParams.with_overrides), plus the seed and the warm start.
+MODEL_PARAMS: dict[str, Any] = {
+    "rng": {"type": "InputText", "value": "42", "label": "Seed (whole number; empty = random)"},
+    "rules": {"type": "Select", "value": _DEFAULTS.rules, "values": list(RULE_SET_NAMES),
+              "label": "JSS rule set"},
+    "clients.min_jss_mix.90": {
+        "type": "SliderFloat", "value": _DEFAULTS.clients.min_jss_mix.jss90, "min": 0.0,
+        "max": 1.0, "step": 0.05, "label": "Clients filtering on JSS >= 90 (share)"},
+    "freelancers.chaser_share": {
+        "type": "SliderFloat", "value": _DEFAULTS.freelancers.chaser_share, "min": 0.0,
+        "max": 1.0, "step": 0.05, "label": "Feedback chasers (share of freelancers)"},
+    "clients.rater_mix.dishonest": {
+        "type": "SliderFloat", "value": _DEFAULTS.clients.rater_mix.dishonest, "min": 0.0,
+        "max": 0.5, "step": 0.01, "label": "Dishonest raters (share of clients)"},
+    "clients.rater_mix.lenient": {
+        "type": "SliderFloat", "value": _DEFAULTS.clients.rater_mix.lenient, "min": 0.0,
+        "max": 0.5, "step": 0.01, "label": "Lenient raters (share of clients)"},
+    "n_freelancers": {
+        "type": "SliderInt", "value": DEFAULT_N_FREELANCERS, "min": 500, "max": 10_000,
+        "step": 500, "label": "Freelancers at week 0"},
+    "warm_up_weeks": {
+        "type": "SliderInt", "value": _DEFAULTS.burn_in_weeks, "min": 0, "max": 208, "step": 13,
+        "label": "Weeks run before showing (warm start)"},
+}
+
+DEFAULT_CONTROLS: dict[str, Any] = {key: spec["value"] for key, spec in MODEL_PARAMS.items()}
+"""The keyword arguments of the market the page opens with (the controls' initial values)."""
+
+
+def _seed(value: Any) -> int | None:
+    """The seed from the Seed box: SolaraViz's InputText gives a str in mesa 3.5.1."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"Seed must be a whole number (or empty for a random seed), "
+                         f"got {text!r}") from None
+
+
+class DashboardModel(MarketplaceModel):
+    """``MarketplaceModel`` built from the dashboard's flat keyword controls.
+
+    SolaraViz rebuilds the model as ``type(model)(**controls)``; the controls are the
+    ``MarketplaceModel`` keywords (dotted ``ModelParams`` paths) plus ``warm_up_weeks``: weeks run
+    before the page shows the market, so the JSS plots are not empty while the first 24-month
+    windows fill (the model's own ``burn_in_weeks`` by default). No freelancer snapshots are kept;
+    the page reads the live state.
+    """
+
+    def __init__(self, rng: Any = 42, warm_up_weeks: int = 0, **controls: Any) -> None:
+        seed = _seed(rng)
+        super().__init__(rng=seed, snapshot_every_weeks=0, **controls)
+        self.seed = seed  # shown by the page (None = a random seed)
+        for _ in range(min(int(warm_up_weeks), self.p.weeks - 1)):
+            self.step()
+
+
+def live_freelancers(model: MarketplaceModel) -> pd.DataFrame:
+    """The active freelancers now, one row each, with the columns the analysis figures read
+    (``true_quality``, ``jss`` with NaN = no JSS, ``strategy``, ``top_rated``)."""
+    columns = ["true_quality", "jss", "strategy", "top_rated"]
+    active = model.agents_by_type[Freelancer].select(lambda agent: agent.active)
+    frame = pd.DataFrame(active.get(columns), columns=columns)
+    frame["jss"] = pd.to_numeric(frame["jss"], errors="coerce").astype(float)
+    return frame
+
+
+def _scored(model: MarketplaceModel) -> tuple[pd.DataFrame, int]:
+    """Active freelancers with a JSS and a fingerprint of them: the JSS figures are redrawn only
+    when it changes (JSS is recomputed every few weeks, not every week)."""
+    frame = live_freelancers(model)
+    frame = frame.loc[frame["jss"].notna()].reset_index(drop=True)
+    return frame, int(pd.util.hash_pandas_object(frame, index=False).sum())
+
+
+@solara.component
+def JssHistogram(model: MarketplaceModel) -> None:
+    """Distribution of the current JSS, honest freelancers and chasers apart, with the 90 line."""
+    update_counter.get()  # re-run after every step
+    scored, fingerprint = _scored(model)
+    figure = solara.use_memo(lambda: figures.jss_histogram(scored, group="strategy"),
+                             dependencies=[fingerprint])
+    solara.FigureMatplotlib(figure, dependencies=[fingerprint], format="png")
+
+
+@solara.component
+def JssQualityHexbin(model: MarketplaceModel) -> None:
+    """Current JSS against the hidden true quality, with the 90 line."""
+    update_counter.get()
+    scored, fingerprint = _scored(model)
+    figure = solara.use_memo(lambda: figures.jss_quality_hexbin(scored),
+                             dependencies=[fingerprint])
+    solara.FigureMatplotlib(figure, dependencies=[fingerprint], format="png")
+
+
+def _percent(share: float) -> str:
+    return "-" if share != share else f"{100 * share:.0f}%"  # NaN -> "-"
+
+
+@solara.component
+def MarketSummary(model: MarketplaceModel) -> None:
+    """The settings the shown market was built with, and where it stands this week."""
+    update_counter.get()
+    p = model.p
+    now = model.datacollector.get_model_vars_dataframe().iloc[-1] if model.week else None
+    raters = ", ".join(f"{_percent(v)} {k}" for k, v in p.clients.rater_mix.shares().items())
+    lines = [
+        f"rule set: {p.rules}",
+        f"seed: {model.seed if model.seed is not None else 'random'}",
+        f"freelancers at week 0: {p.n_freelancers:,}",
+        f"clients filtering on JSS >= 90: {_percent(p.clients.min_jss_mix.jss90)}",
+        f"feedback chasers: {_percent(p.freelancers.chaser_share)}",
+        f"raters: {raters}",
+    ]
+    if now is not None:
+        lines += [
+            f"active freelancers: {int(now['n_active_freelancers']):,}, "
+            f"with a JSS: {_percent(now['share_with_jss'])}",
+            f"JSS >= 90 (of those with one): {_percent(now['share_jss_ge_90'])}",
+            f"Spearman(JSS, true quality): {now['spearman_jss_quality']:.2f}",
+        ]
+    # plain text: solara.Markdown would fetch a math renderer from a CDN
+    with solara.Column(gap="2px"):
+        solara.Text(f"Week {model.week} of {p.weeks}", style={"font-weight": "bold"})
+        for line in lines:
+            solara.Text(line)
+
+
+def _titled(title: str, ylabel: str, share: bool = False, legend: list[str] | None = None):
+    """Title, axis label and legend for a Mesa time-series plot (its x axis is the week)."""
+
+    def post_process(ax) -> None:
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+        if share:
+            ax.set_ylim(0, 1)
+        if legend:
+            ax.legend(legend, loc="best")
+
+    return post_process
+
+
+COMPONENTS = [
+    JssHistogram,
+    JssQualityHexbin,
+    make_plot_component(
+        {"share_jss_ge_90": "#b2182b", "share_top_rated": "#2166ac"},
+        post_process=_titled("Share with JSS >= 90 and share Top Rated", "Share", share=True,
+                             legend=["JSS >= 90 (of freelancers with a JSS)",
+                                     "Top Rated or Top Rated Plus (of active freelancers)"])),
+    make_plot_component(
+        "mean_public_stars",
+        post_process=_titled("Mean public stars of the week's reviews", "Stars (1-5)")),
+    make_plot_component(
+        "share_posts_hired",
+        post_process=_titled("Hire rate: share of the week's posts that hired", "Share",
+                             share=True)),
+    make_plot_component(
+        "refunds_usd",
+        post_process=_titled("Refunds paid back to clients in the week", "USD")),
+]
+
+
+@solara.component
+def Page() -> None:
+    """One market per browser session: a model made at import time would be shared (and stepped)
+    by every visitor, so it is built here, once per session. The reactive model is shared with
+    SolaraViz, so the summary follows "Reset"."""
+    first = solara.use_memo(lambda: DashboardModel(**DEFAULT_CONTROLS), dependencies=[])
+    model = solara.use_reactive(first)
+    SolaraViz(model, components=COMPONENTS, model_params=MODEL_PARAMS,
+              name="jss-market: the Job Success Score and its 90% line")
+    with solara.Sidebar(), solara.Card("This market"):
+        MarketSummary(model.value)
+
+
+page = Page()
+"""The page as an element, for Jupyter (``from marketplace.app import page; page``)."""
