@@ -226,6 +226,17 @@ def test_concentration_and_newcomers_on_a_hand_made_run():
     assert s["newcomer_never_hired_share"] == pytest.approx(1 / 4)  # id 8 is too new
 
 
+def test_quality_clients_get():
+    contracts = pd.DataFrame([_contract(0, 0, 5, 6), _contract(1, 1, 5, 6), _contract(1, 2, 7, 9),
+                              _contract(2, 3, -3, 2)])  # the last started in the burn-in
+    contracts["delivered_quality"] = [0.2, 0.6, 0.7, 0.9]
+    world = _world([{"freelancer_id": i, "true_quality": q} for i, q in enumerate([0.1, 0.7, 1])],
+                   contracts)
+    s, _ = run_metrics(world, {"burn_in_weeks": 4})
+    assert s["mean_quality_hired"] == pytest.approx((0.1 + 0.7 + 0.7) / 3)  # per contract
+    assert s["mean_delivered_quality"] == pytest.approx(0.5)
+
+
 def test_burn_in_from_params_limits_the_period():
     contracts = pd.DataFrame([_contract(0, 0, 5, 6, stars=1), _contract(0, 1, 30, 31, stars=5)])
     world = _world([{"freelancer_id": 0, "true_quality": 0.5}], contracts)

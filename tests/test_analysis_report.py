@@ -116,3 +116,22 @@ def test_each_figure_function_returns_a_figure(results, tmp_path):
         assert 90.0 in xs, name
     assert "percent points" in figures["hexbin"].axes[0].get_xlabel()
     assert "(0-1)" in figures["hexbin"].axes[0].get_ylabel()
+
+
+def test_parameters_varied_together_and_an_older_summary(results, tmp_path):
+    """A zip design (two swept columns, each naming the combination) gets one combination
+    figure and a first-vs-last contrast; a summary lacking a newer metric still reports."""
+    copy = tmp_path / "zip"
+    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("figures", "report.md"))
+    summary = pd.read_parquet(copy / "summary.parquet")
+    summary["clients.min_jss_mix.any"] = 1 - summary[SWEPT]
+    summary.drop(columns=["mean_quality_hired"]).to_parquet(copy / "summary.parquet")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["swept_parameters"] = [SWEPT, "clients.min_jss_mix.any"]
+    manifest["config"]["analysis"] = ["validity", "market", "sweep"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    text = build_report(copy).read_text()
+    assert (copy / "figures" / "sweep_combinations.png").stat().st_size > 5_000
+    assert "From dishonest = 0, min_jss_mix.any = 1 to dishonest = 0.2, min_jss_mix.any = 0.8, " \
+           "Spearman(JSS, quality) goes from" in text
+    assert "true quality hired" not in text.split("## All metrics")[0].split("Across")[-1]

@@ -281,40 +281,67 @@ def one_negative_drop(one_negative_drop: pd.DataFrame, group: str | None = None)
 
 @_styled
 def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[str],
-                    labels: dict[str, str] | None = None, group: str | None = None) -> Figure:
-    """Each metric against a swept parameter: mean over runs with its 95% bootstrap CI band
-    (table `aggregate`, long format). `group` (another swept parameter) draws one line per value."""
+                    labels: dict[str, str] | None = None, group: str | None = None,
+                    xlabel: str | None = None) -> Figure:
+    """Each metric against a swept parameter: mean over runs with its 95% bootstrap CI (table
+    `aggregate`, long format). `group` (another swept parameter) draws one line per value.
+
+    A numeric parameter is the x axis (lines with CI bands). A categorical one (rule sets,
+    pricing, or the `combo` label column of parameters varied together) is drawn as dots with CI
+    whiskers, one row per category, so long labels stay readable.
+    """
     finite = aggregate.loc[np.isfinite(aggregate["mean"].astype(float)), "metric"]
     metrics = [m for m in metrics if m in set(finite)]  # all-NaN metrics get no empty panel
-    n = max(1, len(metrics))
-    cols = min(3, n)
-    nrows = math.ceil(n / cols)
-    fig = Figure(figsize=(3.6 * cols, 2.9 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
     values = list(pd.unique(aggregate[parameter]))
     numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                   and not (isinstance(v, float) and math.isnan(v)) for v in values)
     if numeric:
         values = sorted(values)
     position = {format_value(v): (float(v) if numeric else float(i)) for i, v in enumerate(values)}
-    for ax, metric in zip(axes, metrics, strict=False):
+    n = max(1, len(metrics))
+    cols = min(3, n)
+    nrows = math.ceil(n / cols)
+    height = 2.9 if numeric else max(2.2, 0.35 * len(values) + 1.0)
+    fig = Figure(figsize=(3.6 * cols + (0 if numeric else 1.5), height * nrows),
+                 layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False, sharey=not numeric).ravel()
+    name = xlabel or parameter
+    for k, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
         rows = aggregate.loc[aggregate["metric"] == metric]
-        for gi, (label, g) in enumerate(_groups(rows, group)):
-            g = g.assign(_x=[position[format_value(v)] for v in g[parameter]]).sort_values("_x")
-            ax.plot(g["_x"], g["mean"], "o-", color=f"C{gi}", label=label, markersize=4)
-            ax.fill_between(g["_x"], g["ci_low"].astype(float), g["ci_high"].astype(float),
-                            color=f"C{gi}", alpha=0.2, linewidth=0)
-        if not numeric:
-            ax.set_xticks(list(position.values()), list(position.keys()))
-        ax.set_xlabel(parameter)
-        ax.set_ylabel((labels or {}).get(metric, metric))
+        groups = _groups(rows, group)
+        for gi, (label, g) in enumerate(groups):
+            pos = np.array([position[format_value(v)] for v in g[parameter]])
+            order = np.argsort(pos)
+            mean = g["mean"].to_numpy(float)[order]
+            low = g["ci_low"].to_numpy(float)[order]
+            high = g["ci_high"].to_numpy(float)[order]
+            pos = pos[order]
+            if numeric:
+                ax.plot(pos, mean, "o-", color=f"C{gi}", label=label, markersize=4)
+                ax.fill_between(pos, low, high, color=f"C{gi}", alpha=0.2, linewidth=0)
+            else:
+                y = pos + (gi - (len(groups) - 1) / 2) * 0.8 / len(groups)
+                err = np.nan_to_num(np.vstack([mean - low, high - mean]))
+                ax.errorbar(mean, y, xerr=err, fmt="o", color=f"C{gi}", capsize=2,
+                            markersize=4, label=label)
+        metric_label = (labels or {}).get(metric, metric)
+        zero_line = ax.axhline if numeric else ax.axvline
         if metric in {"quality_gap_90", "rd_jump_90", "quality_gap_90_d"}:
-            ax.axhline(0.0, color="0.6", linewidth=0.8)
+            zero_line(0.0, color="0.6", linewidth=0.8)
+        if numeric:
+            ax.set_xlabel(name)
+            ax.set_ylabel(metric_label)
+        else:
+            ax.set_xlabel(metric_label)
+            ax.set_yticks(list(position.values()), list(position.keys()))
+            ax.invert_yaxis() if k == 0 else None  # first category on top (shared y axis)
+            if k % cols:
+                ax.tick_params(labelleft=False)
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     if group is not None and metrics:
         axes[0].legend(loc="best")
-    fig.suptitle(f"Metrics against {parameter} (mean over runs, 95% CI)")
+    fig.suptitle(f"Key metrics by {name} (mean over runs, 95% CI)")
     return fig
 
 

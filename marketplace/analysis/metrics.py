@@ -111,6 +111,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "hire_rate",
     "hires_per_proposal",
     "proposals_read_per_hire",
+    "mean_quality_hired",
+    "mean_delivered_quality",
     "refunds_usd",
     "fees_lost_to_refunds_usd",
     # concentration (incumbents)
@@ -189,6 +191,10 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
     "hires_per_proposal": ("hires per proposal", "Hires per proposal received.", ".4f"),
     "proposals_read_per_hire": ("proposals read per hire", "Proposals clients read per hire "
                                 "(client workload).", ".1f"),
+    "mean_quality_hired": ("true quality hired", "Mean true quality of the freelancer hired, over "
+                           "the period's contracts (what clients actually get).", ".3f"),
+    "mean_delivered_quality": ("delivered quality", "Mean quality of the work delivered on the "
+                               "period's ended contracts (0-1).", ".3f"),
     "refunds_usd": ("refunds (USD)", "Money refunded to clients in the period (USD).", ",.0f"),
     "fees_lost_to_refunds_usd": ("fees lost to refunds (USD)", "Platform fees the refunded "
                                  "money would have carried (USD).", ",.0f"),
@@ -569,6 +575,31 @@ def _market(clients: pd.DataFrame | None, timeseries: pd.DataFrame | None, start
     out.setdefault("hire_rate", hires / posted if posted else math.nan)
     out["hires_per_proposal"] = hires / received if received else math.nan
     out["proposals_read_per_hire"] = read / hires if hires else math.nan
+    return out
+
+
+def _hired_quality(contracts: pd.DataFrame | None, freelancers: pd.DataFrame, start: float,
+                   notes: _Notes) -> dict[str, float]:
+    """What clients get: the true quality of whom they hired (contracts started in the period)
+    and the quality delivered on contracts that ended in it."""
+    if contracts is None:
+        for m in ("mean_quality_hired", "mean_delivered_quality"):
+            notes.add(m, "no contract table")
+        return {}
+    out: dict[str, float] = {}
+    quality = freelancers.drop_duplicates("freelancer_id", keep="last").set_index(
+        "freelancer_id")["true_quality"]
+    hired = contracts.loc[_num(contracts, "start_week") >= start, "freelancer_id"]
+    q = pd.to_numeric(hired.map(quality), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if np.isfinite(q).any():
+        out["mean_quality_hired"] = float(np.nanmean(q))
+    else:
+        notes.add("mean_quality_hired", "no hire in the analysed period")
+    if "delivered_quality" in contracts.columns:
+        ended = contracts.loc[_num(contracts, "end_week") >= start]
+        d = _num(ended, "delivered_quality")
+        if np.isfinite(d).any():
+            out["mean_delivered_quality"] = float(np.nanmean(d))
     return out
 
 
@@ -953,6 +984,8 @@ def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_R
          lambda: _ratings(contracts, timeseries, start, notes)),
         (("proposals_per_job", "hire_rate", "hires_per_proposal", "proposals_read_per_hire"),
          lambda: _market(clients, timeseries, start, notes)),
+        (("mean_quality_hired", "mean_delivered_quality"),
+         lambda: _hired_quality(contracts, freelancers, start, notes)),
         (("refunds_usd", "fees_lost_to_refunds_usd"),
          lambda: _refunds(contracts, final, timeseries, start, notes)),
         (("top20_earnings_share", "top10_earnings_share", "gini_jobs", "gini_earnings",

@@ -108,8 +108,10 @@ ANALYSES: dict[str, Analysis] = {
     ),
     "market": Analysis(
         "What does the market look like?",
-        "Proposals, hires and how many proposals clients read per hire.",
-        ("proposals_per_job", "hire_rate", "hires_per_proposal", "proposals_read_per_hire"),
+        "Proposals, hires, how many proposals clients read per hire, and the quality clients "
+        "actually get.",
+        ("mean_quality_hired", "mean_delivered_quality", "proposals_per_job", "hire_rate",
+         "hires_per_proposal", "proposals_read_per_hire"),
     ),
     "concentration": Analysis(
         "Who gets the work?",
@@ -337,7 +339,16 @@ def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
     """For each swept parameter: first vs last value (others at their first value), with a
     bootstrap CI of the difference."""
     out = []
-    if not ctx.by or len(ctx.combos) < 2:
+    if not ctx.by or len(ctx.combos) < 2 or metric not in ctx.summary.columns:
+        return out  # (results from an older version may lack a metric)
+    if _varied_together(ctx):
+        first, last = 0, len(ctx.combos) - 1
+        a = _runs_of(ctx, first)[metric].to_numpy(float)
+        b = _runs_of(ctx, last)[metric].to_numpy(float)
+        if np.isfinite(a).any() and np.isfinite(b).any():
+            out.append(_contrast_sentence(ctx, metric, first, last, a, b, seed, 0,
+                                          ctx.combos.iloc[first]["combo"],
+                                          ctx.combos.iloc[last]["combo"], ""))
         return out
     base = ctx.combos.iloc[0]
     for pi, param in enumerate(ctx.by):
@@ -352,18 +363,30 @@ def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
         b = _runs_of(ctx, int(last))[metric].to_numpy(float)
         if not (np.isfinite(a).any() and np.isfinite(b).any()):
             continue
-        diff, low, high = bootstrap_diff_ci(a, b, seed=(seed, pi, len(metric)))
-        ra, rb = _agg_row(ctx, int(first), metric), _agg_row(ctx, int(last), metric)
-        label = METRIC_INFO.get(metric, (metric,))[0]
         fixed = (" (" + ", ".join(f"{_short(p)} = {F.format_value(base[p])}" for p in others)
                  + ")") if others else ""
-        ci = (f"95% CI {_fmt(metric, low)} to {_fmt(metric, high)}" if np.isfinite(low)
-              else "no CI")
-        out.append(
-            f"From {_short(param)} = {F.format_value(cand.iloc[0][param])} to "
-            f"{F.format_value(cand.iloc[-1][param])}{fixed}, {label} goes from "
-            f"{_cell(ra)} to {_cell(rb)}: a change of **{_fmt(metric, diff)}** ({ci}).")
+        out.append(_contrast_sentence(
+            ctx, metric, int(first), int(last), a, b, seed, pi,
+            f"{_short(param)} = {F.format_value(cand.iloc[0][param])}",
+            F.format_value(cand.iloc[-1][param]), fixed))
     return out
+
+
+def _contrast_sentence(ctx: _Context, metric: str, first: int, last: int, a: np.ndarray,
+                       b: np.ndarray, seed: int, index: int, from_label: str, to_label: str,
+                       fixed: str) -> str:
+    diff, low, high = bootstrap_diff_ci(a, b, seed=(seed, index, len(metric)))
+    ra, rb = _agg_row(ctx, first, metric), _agg_row(ctx, last, metric)
+    label = METRIC_INFO.get(metric, (metric,))[0]
+    ci = f"95% CI {_fmt(metric, low)} to {_fmt(metric, high)}" if np.isfinite(low) else "no CI"
+    return (f"From {from_label} to {to_label}{fixed}, {label} goes from {_cell(ra)} to "
+            f"{_cell(rb)}: a change of **{_fmt(metric, diff)}** ({ci}).")
+
+
+def _varied_together(ctx: _Context) -> bool:
+    """Several swept parameters that each identify the combination (a zip design)."""
+    n = len(ctx.combos)
+    return len(ctx.by) > 1 and all(ctx.combos[p].nunique(dropna=False) == n for p in ctx.by)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -457,6 +480,15 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
     metrics = metrics[:MAX_SWEEP_METRICS]
     labels = {m: METRIC_INFO[m][0] for m in metrics if m in METRIC_INFO}
     out = []
+    if _varied_together(ctx):
+        # parameters varied together (a zip): one figure over the combinations, in sweep order
+        agg = ctx.aggregate.merge(ctx.combos[[*ctx.by, "combo"]], on=ctx.by, how="left")
+        caption = ("Key metrics for each combination of " + ", ".join(ctx.by)
+                   + " (varied together; mean over runs, 95% bootstrap CI).")
+        out.append(("sweep_combinations", caption,
+                    lambda: F.parameter_sweep(agg, "combo", metrics, labels=labels,
+                                              xlabel="combination")))
+        return out
     for pi, param in enumerate(ctx.by):
         if ctx.combos[param].nunique(dropna=False) < 2:
             continue
