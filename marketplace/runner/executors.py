@@ -14,6 +14,7 @@ writes its run folder where it runs and returns only a small record.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -54,6 +55,13 @@ class Backend:
     kind: str  # "in-process", "process-pool" or "dask"
     slots: int  # tasks that can run at the same time
     address: str | None = None
+    count_slots: Callable[[], int] | None = None  # Dask: workers may join (or leave) mid-sweep
+
+    def refresh(self) -> int:
+        if self.count_slots is not None:
+            with contextlib.suppress(Exception):  # scheduler briefly unreachable: keep count
+                self.slots = max(1, self.count_slots())
+        return self.slots
 
     def describe(self) -> str:
         if self.kind == "dask":
@@ -95,10 +103,13 @@ def open_backend(
             raise RuntimeError("--scheduler needs dask[distributed] installed") from exc
         client = Client(scheduler, timeout=connect_timeout)
         try:
-            slots = sum(client.nthreads().values()) or 1
+
+            def count() -> int:
+                return sum(client.nthreads().values())
+
             executor = client.get_executor(pure=False)
             try:
-                yield Backend(executor, "dask", slots, scheduler)
+                yield Backend(executor, "dask", max(1, count()), scheduler, count)
             finally:
                 executor.shutdown(wait=False)
         finally:

@@ -242,6 +242,8 @@ def run_experiment(
                     if time.monotonic() - last_save > MANIFEST_EVERY_S:
                         save_manifest()
                         last_save = time.monotonic()
+                        if backend.kind == "dask":  # SLURM jobs start (and end) mid-sweep
+                            window = 2 * backend.refresh()
             except KeyboardInterrupt:
                 interrupted = True
                 for fut in in_flight:
