@@ -1,0 +1,127 @@
+"""Speed and memory of the market model (issue 3 item 4), against Mesa's BoltzmannWealth.
+
+Prints, for 1,000, 10,000 and 100,000 freelancers (default market otherwise, 260 weeks):
+freelancer-weeks per second (nominal = n_freelancers x weeks, and the freelancer-weeks actually on
+the platform), the cost per freelancer-week relative to 10,000, and the peak memory (RSS) of the
+100,000 run measured in a fresh child process. In the same process it runs Mesa's own
+BoltzmannWealth example (10,000 agents on a 100 x 100 grid) as the reference in agent-steps per
+second. Each figure is the best of ``--repeats`` runs (the machine may be shared); wall-clock and
+CPU (process) time are both shown.
+
+Targets: >= 1,000,000 freelancer-weeks/s at 10,000; >= 7x BoltzmannWealth; cost per
+freelancer-week at 100,000 <= 1.3x that at 10,000; peak memory of the 100,000 x 260 run < 2 GB.
+
+    .venv/bin/python benchmarks/bench_model.py [--repeats 3] [--sizes 1000 10000 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+WEEKS = 260
+
+
+def _time_model(n: int, seed: int = 1) -> dict[str, float]:
+    from marketplace.model import ModelParams, simulate
+
+    params = ModelParams(n_freelancers=n, weeks=WEEKS)
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = simulate(params, seed=seed)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"n": n, "wall_s": wall, "cpu_s": cpu,
+            "active_freelancer_weeks": float(out.timeseries.n_active_freelancers.sum()),
+            "contracts": float(len(out.contracts))}
+
+
+def _time_boltzmann(n_agents: int = 10_000, steps: int = 30) -> dict[str, float]:
+    from mesa.examples import BoltzmannWealth
+    from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario
+
+    model = BoltzmannWealth(BoltzmannScenario(n=n_agents, width=100, height=100, rng=1))
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        model.step()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"agent_steps_per_s_wall": n_agents * steps / wall,
+            "agent_steps_per_s_cpu": n_agents * steps / cpu}
+
+
+def _child(n: int) -> None:
+    """Run one size in this (fresh) process and print its figures and peak RSS as JSON."""
+    res = _time_model(n)
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps(res))
+
+
+def _in_child(n: int) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        _child(args.child)
+        return
+
+    import marketplace.model  # noqa: F401  (imports outside the timings)
+
+    _time_model(500)  # warm-up
+    best: dict[int, dict[str, float]] = {}
+    boltz = {"agent_steps_per_s_wall": 0.0, "agent_steps_per_s_cpu": 0.0}
+    for _ in range(args.repeats):
+        b = _time_boltzmann()
+        boltz = {k: max(boltz[k], b[k]) for k in boltz}
+        for n in args.sizes:
+            r = _in_child(n) if n >= 100_000 else _time_model(n)
+            if n not in best or r["wall_s"] < best[n]["wall_s"]:
+                best[n] = {**r, "cpu_s": min(r["cpu_s"], best.get(n, r)["cpu_s"])}
+            elif r["cpu_s"] < best[n]["cpu_s"]:
+                best[n]["cpu_s"] = r["cpu_s"]
+
+    print(f"Market model, default parameters, {WEEKS} weeks (best of {args.repeats}):")
+    print(f"{'freelancers':>12} {'wall s':>8} {'cpu s':>8} {'fw/s wall':>12} {'fw/s cpu':>12}"
+          f" {'active fw/s':>12} {'contracts':>10} {'peak RSS MB':>12}")
+    for n, r in sorted(best.items()):
+        fw = n * WEEKS
+        rss = f"{r['peak_rss_mb']:12.0f}" if "peak_rss_mb" in r else f"{'-':>12}"
+        print(f"{n:12,d} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {fw / r['wall_s']:12,.0f}"
+              f" {fw / r['cpu_s']:12,.0f} {r['active_freelancer_weeks'] / r['wall_s']:12,.0f}"
+              f" {r['contracts']:10,.0f} {rss}")
+    print(f"Mesa BoltzmannWealth, 10,000 agents (100 x 100 grid): "
+          f"{boltz['agent_steps_per_s_wall']:,.0f} agent-steps/s wall, "
+          f"{boltz['agent_steps_per_s_cpu']:,.0f} cpu")
+    if 10_000 in best:
+        r10 = best[10_000]
+        fw10_wall = 10_000 * WEEKS / r10["wall_s"]
+        fw10_cpu = 10_000 * WEEKS / r10["cpu_s"]
+        print("Targets:")
+        print(f"  >= 1,000,000 freelancer-weeks/s at 10,000: {fw10_wall:,.0f} wall, "
+              f"{fw10_cpu:,.0f} cpu -> {'met' if max(fw10_wall, fw10_cpu) >= 1e6 else 'NOT met'}")
+        ratio = fw10_wall / boltz["agent_steps_per_s_wall"]
+        ratio_cpu = fw10_cpu / boltz["agent_steps_per_s_cpu"]
+        print(f"  >= 7x BoltzmannWealth: {ratio:.1f}x wall, {ratio_cpu:.1f}x cpu -> "
+              f"{'met' if max(ratio, ratio_cpu) >= 7 else 'NOT met'}")
+        if 100_000 in best:
+            r100 = best[100_000]
+            cost = (r100["cpu_s"] / (100_000 * WEEKS)) / (r10["cpu_s"] / (10_000 * WEEKS))
+            cost_w = (r100["wall_s"] / (100_000 * WEEKS)) / (r10["wall_s"] / (10_000 * WEEKS))
+            print(f"  cost per freelancer-week at 100,000 / at 10,000 <= 1.3: {cost_w:.2f} wall, "
+                  f"{cost:.2f} cpu -> {'met' if min(cost, cost_w) <= 1.3 else 'NOT met'}")
+            rss = r100["peak_rss_mb"]
+            print(f"  peak memory of 100,000 x {WEEKS} < 2 GB: {rss:,.0f} MB -> "
+                  f"{'met' if rss < 2048 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
