@@ -104,7 +104,6 @@ def run_experiment(
     specs = cfg.run_specs()
     previous = store.prepare(out, config_hash=config_hash, resume=resume, force=force)
     finished = store.scan_finished(out, specs) if previous is not None else {}
-    token = store.new_token(out)
 
     prev_runs = {r["run_id"]: r for r in (previous or {}).get("runs", [])}
     runs: dict[str, dict[str, Any]] = {}
@@ -164,7 +163,9 @@ def run_experiment(
         manifest["runs"] = list(runs.values())
         store.write_json_atomic(manifest, out / store.MANIFEST)
 
-    save_manifest()
+    save_manifest()  # first, so that the folder is recognisably ours from now on
+    store.runs_dir(out).mkdir(exist_ok=True)
+    token = store.new_token(out)
     n_todo = len(specs) - len(finished)
     todo = _tasks(cfg, specs, out, token, skip=finished)
     n_failed = 0

@@ -201,7 +201,7 @@ def prepare(out_dir: str | Path, *, config_hash: str, resume: bool, force: bool)
                 f"{out} already holds results; use --resume to continue them or --force to "
                 "delete them and start again"
             )
-    runs_dir(out).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     return None
 
 
