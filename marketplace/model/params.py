@@ -291,10 +291,10 @@ class ClientParams(_Group):
         "dishonest); must sum to 1.")
     abandon_prob: float = _probability(
         "Probability that a post is abandoned without a hire whatever the proposals (client "
-        "not serious, hired off-platform, project cancelled). Unit: probability.", 0.5)
+        "not serious, hired off-platform, project cancelled). Unit: probability.", 0.55)
     rehire_prob: float = _probability(
         "Probability that a client with a freelancer it was happy with offers the new job to "
-        "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.4)
+        "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.3)
     budget_shortfall_rate: float = _probability(
         "Weekly probability that a running contract ends early because the client's budget ran "
         "out (unrelated to the freelancer). Unit: probability per contract-week.", 0.01)
@@ -319,7 +319,7 @@ class ClientParams(_Group):
         "public rating is 5 stars (reputation inflation: clients who are only fairly satisfied "
         "still give full marks). Unit: satisfaction (0-1).")
     public_slope: float = Field(
-        12.0, ge=0, description="Stars an honest rater's public rating drops per unit of "
+        14.0, ge=0, description="Stars an honest rater's public rating drops per unit of "
         "satisfaction below public_full_marks (calibrated so about a quarter of privately "
         "dissatisfied clients still give 4+ stars). Unit: stars per satisfaction unit.")
     public_noise_sd: float = Field(
