@@ -101,3 +101,27 @@ def test_n_clients_defaults_to_a_share_of_freelancers():
     assert p.n_clients is None
     assert p.n_clients_effective == round(p.clients.per_freelancer * 1000)
     assert ModelParams(n_freelancers=1000, n_clients=7).n_clients_effective == 7
+
+
+def test_output_docs_and_architecture_list_every_column():
+    from pathlib import Path
+
+    from marketplace.model.outputs import (
+        CLIENT_COLUMNS,
+        CONTRACT_COLUMNS,
+        FREELANCER_COLUMNS,
+        TIMESERIES_COLUMNS,
+    )
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "outputs.md").read_text()
+    for cols in (CONTRACT_COLUMNS, FREELANCER_COLUMNS, CLIENT_COLUMNS, TIMESERIES_COLUMNS):
+        for name in cols:
+            assert f"`{name}`" in doc, name
+    # the columns named by the interface contract are kept
+    arch = (root / "docs" / "architecture.md").read_text()
+    section = arch[arch.index("### Output tables"):arch.index("## 3.")]
+    for token in section.replace("`", " ").replace(",", " ").replace(":", " ").split():
+        if token.islower() and "_" in token and token not in ("snapshot_every_weeks",):
+            assert any(token in c for c in (CONTRACT_COLUMNS, FREELANCER_COLUMNS, CLIENT_COLUMNS,
+                                            TIMESERIES_COLUMNS)), token
