@@ -2,8 +2,9 @@
 
 Each configuration runs the real command (``marketplace run experiments/quickstart.yaml``) in a
 fresh process, so both pay the same start-up (imports, process pool) and the figure is what a user
-gets. Target: 2 workers at least 1.8 times faster than 1 on a 2-core machine. The load average is
-printed: other processes competing for the cores lower the speed-up.
+gets. Target: 2 workers at least 1.8 times faster than 1 on a 2-core machine. The load average and
+the cores the sweep actually obtained (CPU seconds of the runs / wall time) are printed: other
+processes competing for the cores lower the speed-up, and this shows by how much.
 
     python benchmarks/bench_sweep.py [--replications 6] [--workers 1 2]
 """
@@ -11,6 +12,7 @@ printed: other processes competing for the cores lower the speed-up.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +25,7 @@ CONFIG = ROOT / "experiments" / "quickstart.yaml"
 TARGET_SPEEDUP = 1.8
 
 
-def time_sweep(workers: int, replications: int, out: Path) -> tuple[float, int]:
+def time_sweep(workers: int, replications: int, out: Path) -> tuple[float, int, float]:
     marketplace = Path(sys.executable).with_name("marketplace")
     cmd = [
         str(marketplace),
@@ -41,8 +43,10 @@ def time_sweep(workers: int, replications: int, out: Path) -> tuple[float, int]:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT)
     elapsed = time.perf_counter() - start
-    n_runs = sum(1 for p in (out / "runs").iterdir() if (p / "run.json").is_file())
-    return elapsed, n_runs
+    manifest = json.loads((out / "manifest.json").read_text())
+    done = [r for r in manifest["runs"] if r["status"] == "ok"]
+    cpu = sum(r.get("cpu_s") or 0.0 for r in done)
+    return elapsed, len(done), cpu
 
 
 def main() -> int:
@@ -63,11 +67,12 @@ def main() -> int:
     rates = {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         for workers in args.workers:
-            elapsed, n_runs = time_sweep(workers, args.replications, Path(tmp) / f"w{workers}")
+            elapsed, n_runs, cpu = time_sweep(workers, args.replications, Path(tmp) / f"w{workers}")
             rates[workers] = n_runs / elapsed * 60
             print(
                 f"  {workers} worker(s): {n_runs} runs in {elapsed:6.1f} s = "
-                f"{rates[workers]:6.1f} runs/minute"
+                f"{rates[workers]:6.1f} runs/minute; {cpu / n_runs:.2f} CPU-s per run, "
+                f"cores actually obtained {cpu / elapsed:.2f}"
             )
     if 1 in rates and 2 in rates:
         speedup = rates[2] / rates[1]

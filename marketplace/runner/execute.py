@@ -115,7 +115,7 @@ class _Capture(logging.Handler):
 def execute_run(task: RunTask) -> dict[str, Any]:
     """Run one task and write its folder; return ``{run_id, status, elapsed_s, error}``."""
     store.check_token(task.runs_dir, task.token)  # wrong folder: raise, write nothing
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.thread_time()
     capture = _Capture()
     root = logging.getLogger()
     root.addHandler(capture)
@@ -133,6 +133,7 @@ def execute_run(task: RunTask) -> dict[str, Any]:
         "run_id": task.run_id,
         "status": record["status"],
         "elapsed_s": round(time.perf_counter() - start, 3),
+        "cpu_s": round(time.thread_time() - cpu_start, 3),  # CPU this run got (machine load)
         "error": record.get("error"),
         "n_log": len(capture.lines),
     }

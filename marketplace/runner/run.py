@@ -205,7 +205,11 @@ def run_experiment(
             def settle(task: RunTask, record: dict[str, Any]) -> None:
                 nonlocal n_failed
                 entry = runs[task.run_id]
-                entry.update(status=record["status"], elapsed_s=record.get("elapsed_s"))
+                entry.update(
+                    status=record["status"],
+                    elapsed_s=record.get("elapsed_s"),
+                    cpu_s=record.get("cpu_s"),
+                )
                 entry.pop("reused", None)
                 if record.get("n_log"):
                     warned.append(task.run_id)
