@@ -351,3 +351,33 @@ def test_run_builds_the_report_and_report_command_rebuilds_it(tmp_path, monkeypa
 
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "not a results folder" in result.output
+
+
+def test_sampling_design_runs_end_to_end(tmp_path):
+    """A Sobol sweep: sampled values reach the runs (integers rounded) and the summary."""
+    raw = {
+        **SMALL,
+        "sweep": {
+            "sobol": {
+                "n": 4,
+                "ranges": {"clients.rater_mix.harsh": [0.0, 0.2], "n_freelancers": [40, 70]},
+            },
+            "seed": 3,
+        },
+    }
+    cfg = ExperimentConfig.from_dict(raw)
+    out = tmp_path / "sobol"
+    result = run_experiment(cfg, out, workers=1, quiet=True, report=False)
+    assert result.ok and result.n_ok == 4
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert summary["n_freelancers"].tolist() == [p["n_freelancers"] for p in cfg.points]
+    assert summary["clients.rater_mix.harsh"].tolist() == [
+        p["clients.rater_mix.harsh"] for p in cfg.points
+    ]
+    for rid, point in zip(summary["run_id"], cfg.points, strict=True):
+        params = store.read_json(out / "runs" / rid / "run.json")["params"]
+        assert params["n_freelancers"] == point["n_freelancers"]
+        assert params["clients"]["rater_mix"]["harsh"] == pytest.approx(
+            point["clients.rater_mix.harsh"]
+        )
+        assert sum(params["clients"]["rater_mix"].values()) == pytest.approx(1.0)
