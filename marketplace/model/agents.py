@@ -152,7 +152,7 @@ class Freelancer(mesa.Agent):
         if cost > 0:
             free &= s.connects[act] >= cost
         searching = act[free]
-        k = rng.poisson(p.proposals_per_week, searching.size)
+        k = _poisson(rng, p.proposals_per_week, searching.size)
         if cost > 0:
             k = np.minimum(k, (s.connects[searching] // cost).astype(np.int64))
         if n_jobs < 64:  # tiny markets: never more proposals than distinct jobs
@@ -486,6 +486,19 @@ class Client(mesa.Agent):
         return public.astype(np.float64), private.astype(np.float64)
 
 
+def _poisson(rng: np.random.Generator, mean: float, size: int) -> np.ndarray:
+    """Poisson(mean) draws by inverting the CDF with one uniform each (faster than
+    ``Generator.poisson`` for small means; the tail beyond 1 - 1e-12 is cut)."""
+    if mean <= 0:
+        return np.zeros(size, np.int64)
+    kmax = int(mean + 12 * np.sqrt(mean) + 12)
+    ks = np.arange(kmax + 1)
+    from scipy.special import gammaln
+
+    cdf = np.cumsum(np.exp(ks * np.log(mean) - mean - gammaln(ks + 1)))
+    return np.searchsorted(cdf, rng.random(size), side="right")
+
+
 def _distinct_jobs(rng: np.random.Generator, k: np.ndarray, size: int, n_jobs: int
                    ) -> np.ndarray:
     """Job index of each proposal slot; the ``k[i]`` slots of one freelancer get distinct jobs.
@@ -498,9 +511,13 @@ def _distinct_jobs(rng: np.random.Generator, k: np.ndarray, size: int, n_jobs: i
         return np.empty(0, np.int64)
     k_max = int(k.max())
     gap_max = max(1, n_jobs // max(k_max, 1))
-    gaps = rng.integers(1, gap_max + 1, size) if gap_max > 1 else np.ones(size, np.int64)
-    csum = np.cumsum(gaps)
-    block_start = np.repeat(np.cumsum(k) - k, k)
-    offset = csum - csum[block_start]  # 0 for a freelancer's first slot
-    first = np.repeat(rng.integers(0, n_jobs, k.size), k)
-    return (first + offset) % n_jobs
+    gaps = (rng.integers(1, gap_max + 1, size, dtype=np.int32) if gap_max > 1
+            else np.ones(size, np.int32))
+    csum = np.cumsum(gaps, dtype=np.int64)
+    start = np.cumsum(k) - k  # first slot of each freelancer
+    nonempty = k > 0
+    base = np.zeros(k.size, np.int64)
+    base[nonempty] = rng.integers(0, n_jobs, int(nonempty.sum())) - csum[start[nonempty]]
+    j = np.repeat(base, k) + csum  # = first job + gaps since the freelancer's first slot
+    j[j >= n_jobs] -= n_jobs
+    return j

@@ -317,7 +317,8 @@ class MarketplaceModel(mesa.Model):
         np.add.at(s.earnings_52w, f, pay)
         self._week_pay.append((f, pay))
         self._week_stats["fees"] += float(fee.sum())
-        done = pay_ids[ct.paid_weeks[pay_ids] >= ct.planned_weeks[pay_ids]]
+        done_mask = ct.paid_weeks[pay_ids] >= ct.planned_weeks[pay_ids]
+        done = pay_ids[done_mask]
         early_ids = og[early]
         ending = np.concatenate([early_ids, done])
         if ending.size == 0:
@@ -328,9 +329,9 @@ class MarketplaceModel(mesa.Model):
         ]).astype(np.int8)
         ct.early_end_cause[early_ids] = cause[early]
         self._end_contracts(w, ending, reason)
-        keep = np.ones(og.size, bool)
-        keep[np.isin(og, ending, assume_unique=True)] = False
-        self.ongoing = og[keep]
+        still = ~early
+        still[still] = ~done_mask
+        self.ongoing = og[still]
 
     def _end_contracts(self, w: int, ids: np.ndarray, reason: np.ndarray) -> None:
         """Close contracts: chase, dispute, feedback both ways, rehire memory, bookkeeping."""
@@ -615,7 +616,7 @@ class MarketplaceModel(mesa.Model):
         s = self.freelancer_state
         s.active[leaving] = False
         s.exit_week[leaving] = w
-        self.active_idx = self.active_idx[~np.isin(self.active_idx, leaving, assume_unique=True)]
+        self.active_idx = self.active_idx[s.active[self.active_idx]]
         s.top_rated[leaving] = False
         s.top_rated_plus[leaving] = False
         s.rising_talent[leaving] = False

@@ -132,7 +132,7 @@ class FreelancerParams(_Group):
         5, ge=1, description="Largest number of concurrent contracts; each freelancer's capacity "
         "is drawn uniformly from 1..capacity_max at entry. Unit: contracts.")
     proposals_per_week: float = Field(
-        4.0, ge=0, description="Mean proposals (Poisson) a freelancer with free capacity sends "
+        3.0, ge=0, description="Mean proposals (Poisson) a freelancer with free capacity sends "
         "per week, before the Connects budget caps it. Unit: proposals/week.")
     connects_per_month: float = Field(
         60.0, ge=0, description="Connects added to each freelancer's balance every 4 weeks "
@@ -247,7 +247,7 @@ class ClientUtilityParams(_Group):
         0.5, ge=0, description="Scale of the Gumbel taste shock per proposal (0 = deterministic "
         "choice). Unit: utility.")
     reservation_utility: float = Field(
-        10.5, description="Utility of hiring no one: the best visible proposal must beat it. "
+        10.3, description="Utility of hiring no one: the best visible proposal must beat it. "
         "Unit: utility.")
 
 
