@@ -57,8 +57,11 @@ def test_mesa_agents_are_views_of_the_arrays():
     for _ in range(30):
         model.step()
     freelancers = model.agents_by_type[Freelancer]
-    assert len(freelancers) == model.active_idx.size  # those who left were removed
-    agent = freelancers.to_list()[0]
+    assert len(freelancers) == model.freelancer_state.n  # those who left stay as passive views
+    on_platform = freelancers.select(lambda a: a.active)
+    assert len(on_platform) == model.active_idx.size
+    assert sorted(a.idx for a in on_platform) == model.active_idx.tolist()
+    agent = on_platform.to_list()[0]
     assert agent.true_quality == model.freelancer_state.quality[agent.idx]
     assert agent.active
     clients = model.agents_by_type[Client]
