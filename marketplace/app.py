@@ -96,7 +96,11 @@ class DashboardModel(MarketplaceModel):
     the page reads the live state.
     """
 
-    def __init__(self, rng: Any = 42, warm_up_weeks: int = 0, **controls: Any) -> None:
+    def __init__(self, rng: Any = 42, warm_up_weeks: int = 0, scenario: Any = None,
+                 **controls: Any) -> None:
+        # SolaraViz's Reset also passes a fresh, empty mesa Scenario; this model's parameters are
+        # a ModelParams, so the scenario is dropped (passing it on would clash with the seed).
+        del scenario
         seed = _seed(rng)
         super().__init__(rng=seed, snapshot_every_weeks=0, **controls)
         self.seed = seed  # shown by the page (None = a random seed)
@@ -179,6 +183,7 @@ def _titled(title: str, ylabel: str, share: bool = False, legend: list[str] | No
     """Title, axis label and legend for a Mesa time-series plot (its x axis is the week)."""
 
     def post_process(ax) -> None:
+        ax.figure.set_size_inches(*figures.FIG_SIZE)  # same shape as the two JSS figures
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         if share:
