@@ -348,7 +348,7 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
 # ----------------------------------------------------------------------------- saving
 
 
-def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 200) -> list[Path]:
+def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 150) -> list[Path]:
     """Write `<stem>.png` and `<stem>.pdf` (each written to a temporary file, then renamed)."""
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,7 @@ PRIVATE_DISSATISFIED_MAX = 6.0
 """Private 0-10 score at or below which a client is dissatisfied (NPS detractor, 0-6)."""
 PUBLIC_POSITIVE_MIN = 4.0
 """Public stars at or above which a review is positive (Filippas et al.: >= 4 stars)."""
-SAMPLE_ROWS = 1000
+SAMPLE_ROWS = 500
 """Cap on rows of the per-run freelancer sample kept for figures (committed results stay small)."""
 RANDOM_ALLOCATION_DRAWS = 50
 """Random allocations averaged for `random_allocation_gini_jobs` (seeded; near its expectation)."""
