@@ -211,17 +211,27 @@ def jss_histogram(sample: pd.DataFrame, group: str | None = None, low: float = 5
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
     edges = np.arange(0.0, 102.0, 1.0)  # [89, 90) and [90, 91) are separate bins; [100, 101)
-    any_data = False
-    for label, rows in _groups(sample, group):
+    below_100, at_100 = [], []
+    for gi, (label, rows) in enumerate(_groups(sample, group)):
         x = rows["jss"].dropna().to_numpy(dtype=float)
         if x.size == 0:
             continue
-        any_data = True
         weights = np.full(x.size, 1.0 / x.size)
-        ax.hist(x, bins=edges, weights=weights, histtype="step", linewidth=1.4,
-                label=(label or "all runs pooled") + f" ({x.size:,})")
-    if not any_data:
+        heights, _, _ = ax.hist(x, bins=edges, weights=weights, histtype="step", linewidth=1.4,
+                                color=f"C{gi}",
+                                label=(label or "all runs pooled") + f" ({x.size:,})")
+        below_100.append(heights[int(low):-1].max(initial=0.0))
+        at_100.append((f"C{gi}", heights[-1]))
+    if not at_100:
         return _no_data(fig, ax, "no freelancer with a JSS")
+    top = 1.25 * max(below_100)
+    if top > 0 and max(h for _, h in at_100) > 2 * top:
+        # a spike at 100 would flatten everything near 90: cut the axis and print the spike
+        ax.set_ylim(0, top)
+        for k, (color, h) in enumerate(at_100):
+            ax.text(99.5, top * (0.97 - 0.065 * k), f"at 100 (off scale): {h:.0%}",
+                    color=color, ha="right", va="top", fontsize=8,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
     _mark_cutoff(ax)
     ax.set_xlim(low, 101)
     ax.set_xlabel(f"{JSS_LABEL}, 1-point bins")
