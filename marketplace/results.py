@@ -7,7 +7,12 @@ res.summary        # one row per run: parameters, seed, every per-run metric
 res.aggregate      # per parameter combination: mean and 95% bootstrap CI of each metric
 res.manifest       # resolved config, versions, git commit, seeds, run statuses
 res.tables["final_freelancers"]   # any per-run metric table, concatenated with a run_id column
+res.key_numbers(["quality_gap_90", "rd_jump_90"])   # mean [95% CI] per combination
+res.figures()      # the report's figures, built by the same functions as `marketplace report`
 ```
+
+In a notebook, `load(resolve_path("../results/<name>"))` finds the folder whether the kernel
+starts in `notebooks/` or in the project root.
 
 Reading only: nothing here runs a model or recomputes a statistic.
 """
@@ -15,16 +20,23 @@ Reading only: nothing here runs a model or recomputes a statistic.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from marketplace.analysis.report import ExperimentFigure
 
 SUMMARY_FILE = "summary.parquet"
 AGGREGATE_FILE = "aggregate.parquet"
 MANIFEST_FILE = "manifest.json"
 _NOT_TABLES = {"summary", "aggregate"}
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+"""The project's notebooks/ folder (in a source checkout), where notebook paths are relative to."""
 
 
 class ResultsNotFoundError(FileNotFoundError):
@@ -82,11 +94,139 @@ class Results:
         """One per-run metric table (all runs, with a run_id column)."""
         return self.tables[name]
 
+    @property
+    def description(self) -> str:
+        """The question the experiment asks (its config's description)."""
+        config = self.manifest.get("config", {})
+        return str(self.manifest.get("description") or config.get("description") or "").strip()
+
+    @property
+    def swept_parameters(self) -> list[str]:
+        """Dotted paths of the swept parameters (columns of the summary and the aggregate)."""
+        swept = self.manifest.get("swept_parameters") or []
+        return [p for p in swept if p in self.summary.columns]
+
+    def describe(self) -> str:
+        """Markdown: the question, the runs, the swept values and the fixed model settings."""
+        from marketplace.analysis.figures import format_value
+
+        m = self.manifest
+        config = m.get("config", {})
+        lines = [f"**{self.name}**: {self.description}", ""]
+        combos = self.summary[self.swept_parameters].drop_duplicates() if self.swept_parameters \
+            else self.summary.iloc[:1]
+        lines.append(f"- {len(self.summary)} finished runs of {m.get('n_runs', '?')}: "
+                     f"{len(combos)} combination(s) x {m.get('replications', '?')} replications, "
+                     f"root seed {m.get('root_seed')}")
+        for path in self.swept_parameters:
+            order = "combination" if "combination" in self.summary.columns else path
+            values = pd.unique(self.summary.sort_values(order, kind="stable")[path])
+            lines.append(f"- swept `{path}`: {', '.join(format_value(v) for v in values)}")
+        model = config.get("model") or {}
+        if model:
+            settings = ", ".join(f"`{k}` = {format_value(v)}" for k, v in sorted(model.items()))
+            lines.append(f"- model settings (others default): {settings}")
+        git = m.get("git") or {}
+        package = m.get("package") or {}
+        if git.get("commit") or package.get("version"):
+            lines.append(f"- made with {package.get('name', 'jss-market')} "
+                         f"{package.get('version', '')} at git commit "
+                         f"{str(git.get('commit') or 'unknown')[:10]}"
+                         + (" (uncommitted changes)" if git.get("dirty") else ""))
+        return "\n".join(lines)
+
+    def key_numbers(self, metrics: Sequence[str], formatted: bool = True) -> pd.DataFrame:
+        """The chosen metrics per parameter combination with their 95% bootstrap CIs, read from
+        `aggregate.parquet`.
+
+        `formatted=True`: one row per combination (indexed by the swept values), one column per
+        metric label, cells "mean [ci_low, ci_high]" ("n/a" = not computable in any run).
+        `formatted=False`: the aggregate's long numeric rows (mean, ci_low, ci_high, n, n_runs).
+        """
+        from marketplace.analysis.metrics import METRIC_INFO
+
+        if self.aggregate is None:
+            raise ResultsNotFoundError(
+                f"{self.path} has no {AGGREGATE_FILE}: build it with `marketplace report "
+                f"{self.path}`")
+        metrics = list(metrics)
+        agg = self.aggregate
+        known = set(agg["metric"].astype(str))
+        unknown = [m for m in metrics if m not in known and m not in METRIC_INFO]
+        if unknown:
+            raise KeyError(f"unknown metric(s) {unknown}; known: {sorted(known)}")
+        by = [p for p in self.swept_parameters if p in agg.columns]
+        rows = agg.loc[agg["metric"].isin(metrics)].copy()
+        rows["_order"] = rows["metric"].map({m: i for i, m in enumerate(metrics)})
+        rows = rows.sort_values([*by, "_order"], kind="stable").drop(columns="_order")
+        if not formatted:
+            return rows.reset_index(drop=True)
+        labels = {m: METRIC_INFO.get(m, (m,))[0] for m in metrics}
+        index_rows = (agg[by].drop_duplicates().sort_values(by, kind="stable") if by
+                      else pd.DataFrame(index=[0]))
+        table = []
+        for _, combo in index_rows.iterrows():
+            sel = rows
+            for p in by:
+                sel = sel.loc[sel[p].isna()] if pd.isna(combo[p]) else sel.loc[sel[p] == combo[p]]
+            cells = {labels[m]: "n/a" for m in metrics}
+            for _, row in sel.iterrows():
+                cells[labels[row["metric"]]] = _estimate(row, METRIC_INFO)
+            table.append(cells)
+        index = (pd.MultiIndex.from_frame(index_rows) if len(by) > 1
+                 else pd.Index(index_rows[by[0]], name=by[0]) if by
+                 else pd.Index(["all runs"], name="combination"))
+        return pd.DataFrame(table, index=index, columns=list(labels.values()))
+
+    def figures(self, analyses: Sequence[str] | None = None) -> dict[str, ExperimentFigure]:
+        """The report's figures, keyed by file stem (as under figures/), each a (caption,
+        matplotlib Figure) pair built by `marketplace.analysis.report.experiment_figures`."""
+        from marketplace.analysis.report import experiment_figures
+
+        return experiment_figures(self.path, analyses)
+
     def __repr__(self) -> str:
         return (
             f"Results(name={self.name!r}, runs={len(self.summary)}, "
             f"tables={list(self.tables.keys())}, path='{self.path}')"
         )
+
+
+def _estimate(row: pd.Series, info: dict[str, tuple[str, str, str]]) -> str:
+    """'mean [ci_low, ci_high]' in the metric's own number format."""
+    spec = info.get(str(row["metric"]), ("", "", ".3g"))[2]
+
+    def fmt(value: float) -> str:
+        return format(value, spec) if value is not None and math.isfinite(value) else "n/a"
+
+    if int(row["n"]) == 0:
+        return "n/a"
+    if not math.isfinite(row["ci_low"]):
+        return f"{fmt(row['mean'])} (no CI: {int(row['n'])} run)"
+    return f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+
+
+def metric_glossary(metrics: Sequence[str]) -> str:
+    """Markdown: each metric's label, name and what it measures (from the analysis' METRIC_INFO)."""
+    from marketplace.analysis.metrics import METRIC_INFO
+
+    lines = []
+    for m in metrics:
+        label, meaning, _ = METRIC_INFO.get(m, (m, "(no description)", ""))
+        lines.append(f"- **{label}** (`{m}`): {meaning}")
+    return "\n".join(lines)
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A results folder as a notebook names it: absolute, relative to the working directory, or
+    relative to the project's notebooks/ folder, so "../results/<name>" works whether the kernel
+    starts in notebooks/ (Jupyter, papermill) or in the project root. A path found nowhere is
+    returned as given (`load` then says it is missing)."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    beside_notebooks = NOTEBOOKS_DIR / p
+    return beside_notebooks if beside_notebooks.exists() else p
 
 
 def load(path: str | Path) -> Results:
