@@ -946,15 +946,21 @@ def _guarded(names: tuple[str, ...], notes: _Notes, fn: Callable[[], Any], defau
 
 
 def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_ROWS,
-                seed: int = 0) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+                seed: int | None = None) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """Scalar metrics (every name in METRIC_NAMES) and small tables for one run.
 
     `outputs` has `contracts, freelancers, clients, timeseries` as attributes or keys (contracts
     may be missing or empty). `params` (ModelParams or dict) tells the scoring rules used for the
-    one-negative counterfactual. `seed` seeds the freelancer sample and the random-allocation Gini.
+    one-negative counterfactual (default: `outputs.params`). `seed` seeds the freelancer sample,
+    the random-allocation Gini and the density-test jitter (default: `outputs.seed`, else 0).
     Tables: `precision_recall`, `jss_bands`, `one_negative_drop`, `freelancer_sample`,
     `metric_notes` (why a metric is NaN); a table that cannot be computed is left out.
     """
+    if params is None:
+        params = getattr(outputs, "params", None)
+    if seed is None:
+        seed = getattr(outputs, "seed", None)
+        seed = int(seed) if isinstance(seed, (int, np.integer)) else 0
     notes = _Notes()
     scalars: dict[str, float] = {}
     tables: dict[str, pd.DataFrame] = {}
