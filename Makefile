@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 QUICKSTART ?= experiments/quickstart.yaml
 
-.PHONY: run test setup lint bench browser clean
+.PHONY: run test setup lint bench browser clean notebooks
 
 setup: $(STAMP)
 
@@ -33,7 +33,13 @@ browser:
 	@bash scripts/ensure_browser.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check marketplace tests benchmarks
+	$(VENV)/bin/ruff check marketplace tests benchmarks scripts
+
+# Write the notebooks' cells (scripts/make_notebooks.py), then execute each on the committed
+# results and save its outputs (notebooks whose results/<name>/ is missing are left without)
+notebooks: $(STAMP)
+	$(PY) scripts/make_notebooks.py
+	$(PY) scripts/execute_notebooks.py
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
