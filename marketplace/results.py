@@ -156,27 +156,33 @@ class Results:
         if unknown:
             raise KeyError(f"unknown metric(s) {unknown}; known: {sorted(known)}")
         by = [p for p in self.swept_parameters if p in agg.columns]
-        rows = agg.loc[agg["metric"].isin(metrics)].copy()
+        combos = self._combinations(by)
+        rows = agg.loc[agg["metric"].isin(metrics)]
+        rows = rows.merge(combos, on=by, how="left") if by else rows.assign(_combo=0)
         rows["_order"] = rows["metric"].map({m: i for i, m in enumerate(metrics)})
-        rows = rows.sort_values([*by, "_order"], kind="stable").drop(columns="_order")
+        rows = rows.sort_values(["_combo", "_order"], kind="stable")
         if not formatted:
-            return rows.reset_index(drop=True)
+            return rows.drop(columns=["_combo", "_order"]).reset_index(drop=True)
         labels = {m: METRIC_INFO.get(m, (m,))[0] for m in metrics}
-        index_rows = (agg[by].drop_duplicates().sort_values(by, kind="stable") if by
-                      else pd.DataFrame(index=[0]))
         table = []
-        for _, combo in index_rows.iterrows():
-            sel = rows
-            for p in by:
-                sel = sel.loc[sel[p].isna()] if pd.isna(combo[p]) else sel.loc[sel[p] == combo[p]]
+        for i in range(len(combos)):
             cells = {labels[m]: "n/a" for m in metrics}
-            for _, row in sel.iterrows():
+            for _, row in rows.loc[rows["_combo"] == i].iterrows():
                 cells[labels[row["metric"]]] = _estimate(row, METRIC_INFO)
             table.append(cells)
-        index = (pd.MultiIndex.from_frame(index_rows) if len(by) > 1
-                 else pd.Index(index_rows[by[0]], name=by[0]) if by
+        index = (pd.MultiIndex.from_frame(combos[by]) if len(by) > 1
+                 else pd.Index(combos[by[0]], name=by[0]) if by
                  else pd.Index(["all runs"], name="combination"))
         return pd.DataFrame(table, index=index, columns=list(labels.values()))
+
+    def _combinations(self, by: list[str]) -> pd.DataFrame:
+        """The swept values of each combination in sweep order, numbered in `_combo`."""
+        source = self.summary if set(by) <= set(self.summary.columns) else self.aggregate
+        if "combination" in source.columns:
+            source = source.sort_values("combination", kind="stable")
+        combos = source[by].drop_duplicates().reset_index(drop=True) if by \
+            else pd.DataFrame(index=[0])
+        return combos.assign(_combo=range(len(combos)))
 
     def figures(self, analyses: Sequence[str] | None = None) -> dict[str, ExperimentFigure]:
         """The report's figures, keyed by file stem (as under figures/), each a (caption,
