@@ -195,9 +195,11 @@ class MarketplaceModel(mesa.Model):
         self.quality_mean = self._quality_mean()
 
         n_f, n_c = params.n_freelancers, params.n_clients_effective
-        self.freelancer_state = Table(_FREELANCER_SCHEMA, initial_rows=int(n_f * 1.5) + 16)
+        expected_entrants = params.freelancers.entry_rate_per_week * n_f * params.weeks
+        self.freelancer_state = Table(_FREELANCER_SCHEMA,
+                                      initial_rows=int(n_f + 1.05 * expected_entrants) + 64)
         self.client_state = Table(_CLIENT_SCHEMA, initial_rows=n_c)
-        expected_contracts = int(n_c * params.clients.jobs_per_week * params.weeks * 0.7) + 64
+        expected_contracts = int(n_c * params.clients.jobs_per_week * params.weeks * 0.5) + 64
         self.contract_state = Table(_CONTRACT_SCHEMA, initial_rows=expected_contracts)
         # payments of the last 52 weeks, one (freelancer, amount) pair of arrays per week
         self._pay_log: collections.deque = collections.deque()
@@ -225,6 +227,7 @@ class MarketplaceModel(mesa.Model):
         self._spearman = math.nan
         self._snapshots: list[dict[str, np.ndarray]] = []
         self._last_snapshot_week = -1
+        self._final_snapshot_taken = False
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in TIMESERIES_COLUMNS})
         self.running = True
@@ -259,6 +262,7 @@ class MarketplaceModel(mesa.Model):
         """One week of the market (see the module docstring for the order)."""
         w = self.week
         p = self.p
+        self._final_snapshot_taken = False
         self._week_stats = {"fees": 0.0, "refunds": 0.0, "connects_spent": 0.0}
         self._enter(w)
         if w % 4 == 0:
@@ -709,9 +713,11 @@ class MarketplaceModel(mesa.Model):
     def outputs(self, keep_contracts: bool = True) -> RunOutputs:
         """The run's four tables (a final snapshot is added if the last week has none)."""
         last = self.week - 1
-        if self._snapshots and int(self._snapshots[-1]["week"][0]) == last:
-            self._snapshots.pop()
-        self._snapshot(last, everyone=True)
+        if not self._final_snapshot_taken:
+            if self._snapshots and int(self._snapshots[-1]["week"][0]) == last:
+                self._snapshots.pop()  # replaced by the complete final snapshot
+            self._snapshot(last, everyone=True)
+            self._final_snapshot_taken = True
         # score every contract once more at the end so outcome/weight reflect the final state
         ct = self.contract_state
         if ct.n:
@@ -736,15 +742,16 @@ class MarketplaceModel(mesa.Model):
         outcome = pd.Categorical.from_codes(np.where(running, -1, v("outcome")),
                                             categories=list(scoring.OUTCOME_NAMES))
         reasons = list(scoring.EXCLUSION_REASONS)
-        excl = np.where(v("outcome") == scoring.Outcome.EXCLUDED,
-                        np.array(reasons, dtype=object)[np.maximum(v("reason"), 0)], "")
+        first_excluded = 4  # REASONS[4:] are the exclusion reasons
+        excl_codes = np.where(v("outcome") == scoring.Outcome.EXCLUDED,
+                              v("reason") - (first_excluded - 1), 0).astype(np.int8)
         earnings = v("paid") - v("refunded")
         df = pd.DataFrame({
             "contract_id": np.arange(n),
             "freelancer_id": v("freelancer"),
             "client_id": v("client"),
             "start_week": v("start_week"),
-            "end_week": pd.array(np.where(running, 0, v("end_week")), dtype="Int32"),
+            "end_week": _nullable(np.where(running, -1, v("end_week"))),
             "planned_weeks": v("planned_weeks"),
             "posted_weeks": v("posted_weeks"),
             "fixed_price": v("fixed_price"),
@@ -775,16 +782,19 @@ class MarketplaceModel(mesa.Model):
             "removed": v("removed"),
             "outcome": outcome,
             "weight": v("weight"),
-            "exclusion_reason": pd.Categorical(excl, categories=["", *reasons[4:]]),
+            "exclusion_reason": pd.Categorical.from_codes(
+                excl_codes, categories=["", *reasons[first_excluded:]]),
             "client_rating_by_freelancer": v("client_rating"),
         })
-        df.loc[running, "end_week"] = pd.NA
-        return df[list(CONTRACT_COLUMNS)]
+        return _in_order(df, CONTRACT_COLUMNS)
 
     def _freelancers_frame(self) -> pd.DataFrame:
         if not self._snapshots:
             return _empty(FREELANCER_COLUMNS)
-        cat = {k: np.concatenate([sn[k] for sn in self._snapshots]) for k in self._snapshots[0]}
+        # merge column by column, freeing each snapshot column as it goes (memory of large runs)
+        snaps = self._snapshots
+        cat = {k: np.concatenate([sn.pop(k) for sn in snaps]) for k in list(snaps[0])}
+        self._snapshots = [cat]
         n_rows = cat["week"].size
         ids = cat["freelancer_id"]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -824,8 +834,8 @@ class MarketplaceModel(mesa.Model):
             "refunds_usd_total": cat["refunds_total"],
             "unpaid_hours_total": cat["unpaid_hours_total"],
             "proposals_sent": cat["proposals_sent"],
-        }, index=pd.RangeIndex(n_rows))
-        return df[list(FREELANCER_COLUMNS)]
+        }, index=pd.RangeIndex(n_rows), copy=False)  # fresh arrays: no second copy
+        return _in_order(df, FREELANCER_COLUMNS)
 
     def _clients_frame(self) -> pd.DataFrame:
         cs = self.client_state
@@ -849,7 +859,7 @@ class MarketplaceModel(mesa.Model):
             "second_tab_opened": v("second_tab_opened"),
             "mean_rating_by_freelancers": mean_rating,
         })
-        return df[list(CLIENT_COLUMNS)]
+        return _in_order(df, CLIENT_COLUMNS)
 
     def _timeseries_frame(self) -> pd.DataFrame:
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -869,6 +879,11 @@ def _reporter(name: str):
 def _nullable(a: np.ndarray) -> pd.arrays.IntegerArray:
     """int array with -1 meaning missing -> pandas nullable Int32."""
     return pd.arrays.IntegerArray(np.where(a < 0, 0, a).astype(np.int32), a < 0)
+
+
+def _in_order(df: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """The frame with the documented column order (no copy when already in order)."""
+    return df if list(df.columns) == list(columns) else df[list(columns)]
 
 
 def _empty(columns: dict[str, Any]) -> pd.DataFrame:

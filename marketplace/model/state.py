@@ -1,8 +1,8 @@
-"""Struct-of-arrays state with amortised doubling: the market's memory.
+"""Struct-of-arrays state with amortised growth (x1.5): the market's memory.
 
-Each table is a set of equally long numpy columns with a logical length ``n`` and a capacity that
-doubles when full, so appending newcomers or contracts costs O(1) amortised and every decision can
-run vectorized over ``col[:n]``. Mesa agents are thin views onto rows of these tables.
+Each table is a set of equally long numpy columns with a logical length ``n`` and a capacity
+that grows by half when full, so appending newcomers or contracts costs O(1) amortised and every
+decision can run vectorized over ``col[:n]``. Mesa agents are thin views onto rows of these tables.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 
 class Table:
-    """Columns as attributes (``table.quality[:table.n]``) that grow together by doubling."""
+    """Columns as attributes (``table.quality[:table.n]``) that grow together (x1.5 when full)."""
 
     def __init__(self, schema: dict[str, tuple[Any, Any]], initial_rows: int = 16) -> None:
         self._schema = dict(schema)
@@ -33,7 +33,7 @@ class Table:
         if need > self.allocated:
             new_cap = self.allocated
             while new_cap < need:
-                new_cap *= 2
+                new_cap = int(new_cap * 1.5) + 1
             for name, (dtype, fill) in self._schema.items():
                 old = getattr(self, name)
                 grown = np.full(new_cap, fill, dtype=dtype)
