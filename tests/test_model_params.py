@@ -125,3 +125,17 @@ def test_output_docs_and_architecture_list_every_column():
         if token.islower() and "_" in token and token not in ("snapshot_every_weeks",):
             assert any(token in c for c in (CONTRACT_COLUMNS, FREELANCER_COLUMNS, CLIENT_COLUMNS,
                                             TIMESERIES_COLUMNS)), token
+
+
+def test_odd_lists_every_parameter_with_its_current_default():
+    import re
+    from pathlib import Path
+
+    odd = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text()
+    for row in field_metadata():
+        d = row["default"]
+        shown = (repr(d) if isinstance(d, str | tuple) or d is None
+                 else f"{d:g}" if isinstance(d, float) else str(d))
+        m = re.search(r"^\| `" + re.escape(row["path"]) + r"` \| ([^|]*) \|", odd, re.M)
+        assert m, f"{row['path']} missing from docs/ODD.md"
+        assert m.group(1).strip() == shown, f"{row['path']}: ODD says {m.group(1)}, schema {shown}"
