@@ -120,7 +120,7 @@ def live_freelancers(model: MarketplaceModel) -> pd.DataFrame:
 
 def _scored(model: MarketplaceModel) -> tuple[pd.DataFrame, int]:
     """Active freelancers with a JSS and a fingerprint of them: the JSS figures are redrawn only
-    when it changes (JSS is recomputed every few weeks, not every week)."""
+    when it changes (a week without a JSS update, an exit or a new JSS leaves them as they were)."""
     frame = live_freelancers(model)
     frame = frame.loc[frame["jss"].notna()].reset_index(drop=True)
     return frame, int(pd.util.hash_pandas_object(frame, index=False).sum())

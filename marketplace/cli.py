@@ -109,6 +109,9 @@ def viz(
 
     # no usage statistics sent to solara's developers (and no failed calls on a closed network)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    # a closed tab's market stops 2 minutes later (solara's default, 24 h, keeps a playing
+    # market stepping all that time)
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "2m")
     from solara.__main__ import cli as solara_cli
 
     typer.echo(f"jss-market dashboard: http://{host}:{port}  (Ctrl+C stops it)")
