@@ -444,7 +444,6 @@ class MarketplaceModel(mesa.Model):
         open_jobs = {k: v[open_idx] for k, v in jobs.items()}
         f, j, passes = Freelancer.send_proposals(self, open_jobs)
         self._week_stats["connects_spent"] = f.size * self.p.freelancers.connects_per_proposal
-        s.last_activity_week[f] = w
         choice = Client.choose(self, open_jobs, f, j, passes)
         oc = open_jobs["client"]
         np.add.at(cs.proposals_received, oc, choice["n_proposals"])
