@@ -12,6 +12,7 @@ chase action 0 none / 1 full refund / 2 partial refund / 3 extra work (``outputs
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import mesa
@@ -492,12 +493,16 @@ def _poisson(rng: np.random.Generator, mean: float, size: int) -> np.ndarray:
     ``Generator.poisson`` for small means; the tail beyond 1 - 1e-12 is cut)."""
     if mean <= 0:
         return np.zeros(size, np.int64)
-    kmax = int(mean + 12 * np.sqrt(mean) + 12)
-    ks = np.arange(kmax + 1)
+    return np.searchsorted(_poisson_cdf(mean), rng.random(size), side="right")
+
+
+@functools.lru_cache(maxsize=32)
+def _poisson_cdf(mean: float) -> np.ndarray:
     from scipy.special import gammaln
 
-    cdf = np.cumsum(np.exp(ks * np.log(mean) - mean - gammaln(ks + 1)))
-    return np.searchsorted(cdf, rng.random(size), side="right")
+    kmax = int(mean + 12 * np.sqrt(mean) + 12)
+    ks = np.arange(kmax + 1)
+    return np.cumsum(np.exp(ks * np.log(mean) - mean - gammaln(ks + 1)))
 
 
 def _distinct_jobs(rng: np.random.Generator, k: np.ndarray, size: int, n_jobs: int

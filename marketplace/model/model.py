@@ -552,10 +552,11 @@ class MarketplaceModel(mesa.Model):
         ids = self._window_contracts(w)
         ended = ct.end_reason[ids] >= 0
         end_week = np.where(ended, ct.end_week[ids], np.nan)
+        fr, cl, pair = ct.freelancer[ids], ct.client[ids], ct.pair[ids]  # gathered once
         if self.rules.client_flagging:
             before = cs.flagged[: cs.n].copy()
             flagged, flagged_week = scoring.flag_clients(
-                ct.client[ids], end_week, ct.private_score[ids], ct.public_stars[ids],
+                cl, end_week, ct.private_score[ids], ct.public_stars[ids],
                 week=w, n_clients=cs.n, rules=self.rules, flagged=before,
                 flagged_week=self._client_flagged_week, rating_by_freelancer=ct.client_rating[ids])
             cs.flagged[: cs.n] = flagged
@@ -563,16 +564,16 @@ class MarketplaceModel(mesa.Model):
             cs.flagged_week[: cs.n] = np.where(np.isnan(flagged_week), -1, flagged_week)
             newly = flagged & ~before
             if newly.any():
-                ct.stale[ids[newly[ct.client[ids]]]] = True
+                ct.stale[ids[newly[cl]]] = True
         redo = ct.stale[ids] | ~ended
         self._score(w, ids[redo], end_week[redo])
         outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         if self.rules.perk_active(w):
             remove, self._perk_state = scoring.select_removals(
-                ct.freelancer[ids], ct.client[ids], end_week, outcome, weight,
+                fr, cl, end_week, outcome, weight,
                 top_rated=s.top_rated[: s.n] | s.top_rated_plus[: s.n], state=self._perk_state,
                 week=w, n_freelancers=s.n, rules=self.rules, reason=reason,
-                pair_idx=ct.pair[ids])
+                pair_idx=pair)
             if remove.any():
                 ct.removed[ids[remove]] = True
                 self._score(w, ids[remove], end_week[remove])
@@ -581,15 +582,14 @@ class MarketplaceModel(mesa.Model):
         active = np.flatnonzero(s.active[:n])
         local = np.full(n, -1, np.int64)
         local[active] = np.arange(active.size)
-        f_local = local[ct.freelancer[ids]]
+        f_local = local[fr]
         keep = f_local >= 0
         if self.rules.missing_feedback == "exclude":  # excluded contracts cannot move a JSS
             keep &= outcome < scoring.Outcome.EXCLUDED
-        kept = ids[keep]
         res = scoring.job_success_scores(
-            f_local[keep], ct.client[kept], end_week[keep], outcome[keep], weight[keep],
+            f_local[keep], cl[keep], end_week[keep], outcome[keep], weight[keep],
             week=w, n_freelancers=active.size, rules=self.rules, reason=reason[keep],
-            pair_idx=ct.pair[kept])
+            pair_idx=pair[keep])
         s.jss[active] = res.jss
         s.jss_24m[active] = res.window_24m
         s.jss_12m[active] = res.window_12m
@@ -603,7 +603,7 @@ class MarketplaceModel(mesa.Model):
         s.n_negative[active] = res.n_negative
         if self.rules.top_rated_plus:
             self._large_contract = scoring.large_contract_flags(
-                ct.freelancer[ids], ct.paid[ids] - ct.refunded[ids], outcome, end_week,
+                fr, ct.paid[ids] - ct.refunded[ids], outcome, end_week,
                 week=w, n_freelancers=n, rules=self.rules)
         if self.p.freelancers.pricing == "reputation":
             s.price[active] = Freelancer.asking_price(self, active)
