@@ -131,8 +131,17 @@ def _week(page) -> int:
 
 def _plot_pixels(page) -> list[bytes]:
     """What each plot shows now (a screenshot of each plot image)."""
-    plots = page.locator("main img")
-    return [plots.nth(i).screenshot() for i in range(plots.count())]
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + ACTION_MS / 1000
+    while True:
+        plots = page.locator("main img")
+        try:  # a redraw can replace an image while it is being captured: capture again
+            return [plots.nth(i).screenshot(timeout=5_000) for i in range(plots.count())]
+        except PlaywrightError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _wait_plots_drawn(page) -> None:
@@ -145,6 +154,9 @@ def _wait_plots_drawn(page) -> None:
 
 
 def _changed(before: list[bytes], after: list[bytes]) -> list[bool]:
+    """Which plots differ (none while the page is between two redraws and shows fewer plots)."""
+    if len(after) != len(before):
+        return [False] * len(before)
     return [a != b for a, b in zip(before, after, strict=True)]
 
 
