@@ -163,6 +163,7 @@ def _changed(before: list[bytes], after: list[bytes]) -> list[bool]:
 def test_dashboard_loads_steps_takes_controls_and_plays(dashboard_url: str, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=ACTION_MS)  # a busy CI machine redraws slowly
     timings: dict[str, float] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
