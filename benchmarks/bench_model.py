@@ -6,7 +6,8 @@ the platform), the cost per freelancer-week relative to 10,000, and the peak mem
 100,000 run measured in a fresh child process. In the same process it runs Mesa's own
 BoltzmannWealth example (10,000 agents on a 100 x 100 grid) as the reference in agent-steps per
 second. Each figure is the best of ``--repeats`` runs (the machine may be shared); wall-clock and
-CPU (process) time are both shown.
+CPU (process) time are both shown, and the verdicts use CPU time, which a loaded machine disturbs
+least.
 
 Targets: >= 1,000,000 freelancer-weeks/s at 10,000; >= 7x BoltzmannWealth; cost per
 freelancer-week at 100,000 <= 1.3x that at 10,000; peak memory of the 100,000 x 260 run < 2 GB.
@@ -107,17 +108,17 @@ def main() -> None:
         fw10_cpu = 10_000 * WEEKS / r10["cpu_s"]
         print("Targets:")
         print(f"  >= 1,000,000 freelancer-weeks/s at 10,000: {fw10_wall:,.0f} wall, "
-              f"{fw10_cpu:,.0f} cpu -> {'met' if max(fw10_wall, fw10_cpu) >= 1e6 else 'NOT met'}")
+              f"{fw10_cpu:,.0f} cpu -> {'met' if fw10_cpu >= 1e6 else 'NOT met'}")
         ratio = fw10_wall / boltz["agent_steps_per_s_wall"]
         ratio_cpu = fw10_cpu / boltz["agent_steps_per_s_cpu"]
         print(f"  >= 7x BoltzmannWealth: {ratio:.1f}x wall, {ratio_cpu:.1f}x cpu -> "
-              f"{'met' if max(ratio, ratio_cpu) >= 7 else 'NOT met'}")
+              f"{'met' if ratio_cpu >= 7 else 'NOT met'}")
         if 100_000 in best:
             r100 = best[100_000]
             cost = (r100["cpu_s"] / (100_000 * WEEKS)) / (r10["cpu_s"] / (10_000 * WEEKS))
             cost_w = (r100["wall_s"] / (100_000 * WEEKS)) / (r10["wall_s"] / (10_000 * WEEKS))
             print(f"  cost per freelancer-week at 100,000 / at 10,000 <= 1.3: {cost_w:.2f} wall, "
-                  f"{cost:.2f} cpu -> {'met' if min(cost, cost_w) <= 1.3 else 'NOT met'}")
+                  f"{cost:.2f} cpu -> {'met' if cost <= 1.3 else 'NOT met'}")
             rss = r100["peak_rss_mb"]
             print(f"  peak memory of 100,000 x {WEEKS} < 2 GB: {rss:,.0f} MB -> "
                   f"{'met' if rss < 2048 else 'NOT met'}")
