@@ -52,7 +52,10 @@ def time_sweep(workers: int, replications: int, out: Path) -> tuple[float, int, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--replications", type=int, default=6, help="replications per combination (3 combinations)"
+        "--replications",
+        type=int,
+        default=20,
+        help="replications per combination (3 combinations; short sweeps are start-up bound)",
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
