@@ -226,3 +226,17 @@ def test_shipped_experiments_are_valid():
     assert any(p.name == "quickstart.yaml" for p in configs)
     for path in configs:
         load_config(path)
+
+
+def test_experiment_name_as_analysis_preset_expands_to_its_sections(tmp_path):
+    from marketplace.analysis.report import ANALYSES, expand_analyses
+
+    cfg = load_config(write(tmp_path, {**GOOD, "analysis": ["threshold_validity"]}))
+    assert cfg.analysis == ["threshold_validity"]
+    sections = expand_analyses(cfg.analysis)
+    assert "validity" in sections and "threshold" in sections
+    assert all(s in ANALYSES for s in sections)
+    # a preset followed by one of its own sections does not repeat it
+    assert expand_analyses(["refund_chasing", "bunching"]).count("bunching") == 1
+    with pytest.raises(ConfigError, match="analysis"):
+        load_config(write(tmp_path, {**GOOD, "analysis": ["threshold_validty"]}, "bad.yaml"))

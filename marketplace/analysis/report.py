@@ -127,6 +127,29 @@ ANALYSES: dict[str, Analysis] = {
         ("parameter_sweep",),
     ),
 }
+
+# The canonical experiments' names stand for their sets of sections, so a config may say
+# `analysis: [threshold_validity]` (the form in the experiment-config example of the docs).
+ANALYSIS_PRESETS: dict[str, tuple[str, ...]] = {
+    "threshold_validity": ("validity", "threshold", "bunching", "ratings", "volatility",
+                           "newcomers", "market", "concentration"),
+    "dishonest_raters": ("validity", "threshold", "ratings", "volatility", "sweep"),
+    "refund_chasing": ("bunching", "threshold", "validity", "ratings", "sweep"),
+    "newcomer_volatility": ("volatility", "newcomers", "concentration", "validity", "sweep"),
+    "rule_eras": ("validity", "threshold", "volatility", "newcomers", "bunching", "sweep"),
+    "client_filters": ("market", "newcomers", "concentration", "validity", "sweep"),
+    "client_choice": ("concentration", "market", "validity", "newcomers", "sweep"),
+}
+
+
+def expand_analyses(names: Sequence[str]) -> list[str]:
+    """Section names with presets expanded, in order, each once; unknown names kept as given."""
+    out: list[str] = []
+    for name in names:
+        for section in ANALYSIS_PRESETS.get(name, (name,)):
+            if section not in out:
+                out.append(section)
+    return out
 """Report blocks an experiment can ask for in its config's `analysis:` list."""
 
 
@@ -222,11 +245,11 @@ def _load(results_dir: str | Path, analyses: Sequence[str] | None, seed: int | N
 def _analyses(manifest: dict[str, Any], analyses: Sequence[str] | None) -> list[str]:
     names = list(analyses) if analyses is not None else list(
         (manifest.get("config") or {}).get("analysis") or [])
-    if not names:
-        names = list(ANALYSES)
+    names = expand_analyses(names) if names else list(ANALYSES)
     unknown = [n for n in names if n not in ANALYSES]
     if unknown:
-        raise ValueError(f"unknown analysis {unknown[0]!r}; allowed: {', '.join(ANALYSES)}")
+        allowed = [*ANALYSES, *ANALYSIS_PRESETS]
+        raise ValueError(f"unknown analysis {unknown[0]!r}; allowed: {', '.join(allowed)}")
     return names
 
 

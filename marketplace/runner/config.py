@@ -549,9 +549,10 @@ def _check_analysis(names: list[str], problems: list[tuple[str, str]]) -> None:
         from marketplace.analysis import report
     except ImportError:
         return
-    allowed = getattr(report, "ANALYSES", None)
-    if not allowed:
+    sections = getattr(report, "ANALYSES", None)
+    if not sections:
         return
+    allowed = [*sections, *getattr(report, "ANALYSIS_PRESETS", {})]
     for i, name in enumerate(names):
         if name not in allowed:
             problems.append(
