@@ -7,17 +7,19 @@ builds a new market with them, "Step" and the play button advance it one week at
 
 This module only wires things together: the market is ``MarketplaceModel`` (its parameters are
 set through ``ModelParams.with_overrides``, the one place that renormalises mixes), the JSS
-histogram and the JSS-quality hexbin are the analysis layer's figures, and the time series are
-Mesa plot components over the model's DataCollector columns.
+histogram and the JSS-quality hexbin are the analysis layer's figures (PNG, redrawn when the
+platform recomputes the JSS), and the weekly series are ECharts charts of the model's
+DataCollector columns, drawn by the browser (a week only sends the points).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import solara
-from mesa.visualization import SolaraViz, make_plot_component
+from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from marketplace.analysis import figures
@@ -39,6 +41,9 @@ __all__ = [
 DEFAULT_N_FREELANCERS = 2_000
 """Market size the page opens with: a week (model step plus redrawing every plot) stays well
 under a second at this size (``benchmarks/bench_dashboard.py`` measures it)."""
+
+DASHBOARD_DPI = 80
+"""Modest resolution of the dashboard's PNGs: the page shows them about this size."""
 
 _DEFAULTS = ModelParams()
 
@@ -118,32 +123,39 @@ def live_freelancers(model: MarketplaceModel) -> pd.DataFrame:
     return frame
 
 
-def _scored(model: MarketplaceModel) -> tuple[pd.DataFrame, int]:
-    """Active freelancers with a JSS and a fingerprint of them: the JSS figures are redrawn only
-    when it changes (a week without a JSS update, an exit or a new JSS leaves them as they were)."""
+def _scored(model: MarketplaceModel) -> pd.DataFrame:
+    """The active freelancers with a JSS."""
     frame = live_freelancers(model)
-    frame = frame.loc[frame["jss"].notna()].reset_index(drop=True)
-    return frame, int(pd.util.hash_pandas_object(frame, index=False).sum())
+    return frame.loc[frame["jss"].notna()].reset_index(drop=True)
+
+
+def jss_update_week(model: MarketplaceModel) -> int:
+    """The last week the platform recomputed every JSS (every ``jss_update_weeks`` weeks, as
+    Upwork does about every two weeks). The JSS figures show the market as of that week and are
+    redrawn only then: in between, no JSS changes and only exits thin the population."""
+    every = model.p.jss_update_weeks
+    last_week = max(model.week - 1, 0)  # the week the last step simulated
+    return last_week - last_week % every
 
 
 @solara.component
 def JssHistogram(model: MarketplaceModel) -> None:
-    """Distribution of the current JSS, honest freelancers and chasers apart, with the 90 line."""
+    """Distribution of the JSS, honest freelancers and chasers apart, with the 90 line."""
     update_counter.get()  # re-run after every step
-    scored, fingerprint = _scored(model)
-    figure = solara.use_memo(lambda: figures.jss_histogram(scored, group="strategy"),
-                             dependencies=[fingerprint])
-    solara.FigureMatplotlib(figure, dependencies=[fingerprint], format="png")
+    shown = [model, jss_update_week(model)]
+    figure = solara.use_memo(lambda: figures.jss_histogram(_scored(model), group="strategy"),
+                             dependencies=shown)
+    solara.FigureMatplotlib(figure, dependencies=shown, format="png", dpi=DASHBOARD_DPI)
 
 
 @solara.component
 def JssQualityHexbin(model: MarketplaceModel) -> None:
-    """Current JSS against the hidden true quality, with the 90 line."""
+    """JSS against the hidden true quality, with the 90 line."""
     update_counter.get()
-    scored, fingerprint = _scored(model)
-    figure = solara.use_memo(lambda: figures.jss_quality_hexbin(scored),
-                             dependencies=[fingerprint])
-    solara.FigureMatplotlib(figure, dependencies=[fingerprint], format="png")
+    shown = [model, jss_update_week(model)]
+    figure = solara.use_memo(lambda: figures.jss_quality_hexbin(_scored(model)),
+                             dependencies=shown)
+    solara.FigureMatplotlib(figure, dependencies=shown, format="png", dpi=DASHBOARD_DPI)
 
 
 def _percent(share: float) -> str:
@@ -179,39 +191,85 @@ def MarketSummary(model: MarketplaceModel) -> None:
             solara.Text(line)
 
 
-def _titled(title: str, ylabel: str, share: bool = False, legend: list[str] | None = None):
-    """Title, axis label and legend for a Mesa time-series plot (its x axis is the week)."""
+@dataclass(frozen=True)
+class SeriesPanel:
+    """One chart of weekly series: DataCollector columns (column -> (colour, legend label)) over
+    the week."""
 
-    def post_process(ax) -> None:
-        ax.figure.set_size_inches(*figures.FIG_SIZE)  # same shape as the two JSS figures
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
-        if share:
-            ax.set_ylim(0, 1)
-        if legend:
-            ax.legend(legend, loc="best")
+    title: str
+    ylabel: str
+    columns: dict[str, tuple[str, str]]
+    share: bool = False  # a 0-1 share: fixed y axis
 
-    return post_process
+
+SERIES_PANELS: tuple[SeriesPanel, ...] = (
+    SeriesPanel("Share with JSS >= 90 and share Top Rated", "Share", {
+        "share_jss_ge_90": ("#b2182b", "JSS >= 90 (of freelancers with a JSS)"),
+        "share_top_rated": ("#2166ac", "Top Rated or Plus (of active freelancers)")},
+        share=True),
+    SeriesPanel("Mean public stars of the week's reviews", "Stars (1-5)",
+                {"mean_public_stars": ("#2166ac", "mean public stars")}),
+    SeriesPanel("Hire rate: share of the week's posts that hired", "Share",
+                {"share_posts_hired": ("#2166ac", "hire rate")}, share=True),
+    SeriesPanel("Refunds paid back to clients in the week", "USD",
+                {"refunds_usd": ("#2166ac", "refunds (USD)")}),
+)
+"""The weekly series the page shows, one chart each."""
+
+SERIES_HEIGHT_PX = 380
+
+
+def _points(weeks: list[Any], values: list[Any]) -> list[list[float | None]]:
+    """[week, value] pairs for a chart; NaN (no review that week) becomes a gap (JSON null)."""
+    return [[int(w), None if v is None or v != v else float(v)]
+            for w, v in zip(weeks, values, strict=True)]
+
+
+def series_chart_option(panel: SeriesPanel, series: dict[str, list[Any]]) -> dict[str, Any]:
+    """The ECharts option of one ``SeriesPanel`` over the DataCollector columns so far
+    (``model.datacollector.model_vars``)."""
+    weeks = series["week"]
+    y_axis: dict[str, Any] = {"type": "value", "name": panel.ylabel, "nameLocation": "middle",
+                              "nameGap": 58, "scale": not panel.share}
+    if panel.share:
+        y_axis.update(min=0, max=1)
+    return {
+        "animation": False,  # a week redraws at once, and the browser test sees settled charts
+        "title": {"text": panel.title, "left": "center",
+                  "textStyle": {"fontSize": 14, "fontWeight": "normal"}},
+        "legend": {"top": 28, "show": len(panel.columns) > 1},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 80, "right": 24, "top": 64 if len(panel.columns) > 1 else 40,
+                 "bottom": 48},
+        "xAxis": {"type": "value", "name": "Week", "nameLocation": "middle", "nameGap": 28,
+                  "min": "dataMin", "max": "dataMax"},
+        "yAxis": y_axis,
+        "series": [{"type": "line", "name": label, "showSymbol": False,
+                    "itemStyle": {"color": color}, "lineStyle": {"width": 1.5},
+                    "data": _points(weeks, series[column])}
+                   for column, (color, label) in panel.columns.items()],
+    }
+
+
+def _series_component(panel: SeriesPanel):
+    @solara.component
+    def WeeklySeries(model: MarketplaceModel) -> None:
+        """A weekly series of this market, drawn by the browser (ECharts, shipped offline in
+        ``solara-assets``): the server only sends the points, no image is rendered."""
+        update_counter.get()
+        series = model.datacollector.model_vars
+        option = solara.use_memo(lambda: series_chart_option(panel, series),
+                                 dependencies=[model, len(series["week"])])
+        solara.FigureEcharts(option=option, responsive=True,
+                             attributes={"style": f"height: {SERIES_HEIGHT_PX}px; width: 100%"})
+
+    return WeeklySeries
 
 
 COMPONENTS = [
     JssHistogram,
     JssQualityHexbin,
-    make_plot_component(
-        {"share_jss_ge_90": "#b2182b", "share_top_rated": "#2166ac"},
-        post_process=_titled("Share with JSS >= 90 and share Top Rated", "Share", share=True,
-                             legend=["JSS >= 90 (of freelancers with a JSS)",
-                                     "Top Rated or Top Rated Plus (of active freelancers)"])),
-    make_plot_component(
-        "mean_public_stars",
-        post_process=_titled("Mean public stars of the week's reviews", "Stars (1-5)")),
-    make_plot_component(
-        "share_posts_hired",
-        post_process=_titled("Hire rate: share of the week's posts that hired", "Share",
-                             share=True)),
-    make_plot_component(
-        "refunds_usd",
-        post_process=_titled("Refunds paid back to clients in the week", "USD")),
+    *(_series_component(panel) for panel in SERIES_PANELS),
 ]
 
 

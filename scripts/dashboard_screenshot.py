@@ -64,7 +64,9 @@ def main() -> None:
             expect(time_text).to_be_visible()
             page.wait_for_function(
                 "() => { const imgs = document.querySelectorAll('main img');"
-                " return imgs.length === 6 && Array.from(imgs).every(i => i.naturalWidth > 100); }")
+                " const charts = document.querySelectorAll('main .solara-echarts canvas');"
+                " return imgs.length === 2 && charts.length === 4"
+                " && Array.from(imgs).every(i => i.naturalWidth > 100); }")
             start = float(time_text.inner_text().split(":")[1])
             page.get_by_role("button", name="▶").click()
             expect(page.get_by_role("button", name="❚❚")).to_be_visible()

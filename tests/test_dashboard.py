@@ -14,6 +14,7 @@ import pytest
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update
+from solara.components.echarts import EchartsWidget
 
 from marketplace import app
 from marketplace.model import ModelParams
@@ -93,15 +94,33 @@ def test_page_renders_six_plots_and_a_step_redraws_the_time_series():
                                     model_params=app.MODEL_PARAMS), handle_error=False)
     try:
         images = rc.find(ipywidgets.Image).widgets
-        assert len(images) == 6
-        before = [bytes(image.value) for image in images]
-        assert all(b.startswith(b"\x89PNG") for b in before)
+        charts = rc.find(EchartsWidget).widgets
+        assert (len(images), len(charts)) == (2, 4)  # the JSS figures, then the weekly series
+        assert all(bytes(image.value).startswith(b"\x89PNG") for image in images)
+        before = [chart.option for chart in charts]
+        for option, panel in zip(before, app.SERIES_PANELS, strict=True):
+            assert option["title"]["text"] == panel.title
+            assert {s["name"] for s in option["series"]} == {
+                label for _, label in panel.columns.values()}
+            assert all(len(s["data"]) == model.week for s in option["series"])
         model.step()
         force_update()  # what SolaraViz's Step button does after model.step()
-        after = [bytes(image.value) for image in rc.find(ipywidgets.Image).widgets]
-        assert all(a != b for a, b in zip(after[2:], before[2:], strict=True))
+        after = [chart.option for chart in rc.find(EchartsWidget).widgets]
+        for old, new in zip(before, after, strict=True):
+            for old_series, new_series in zip(old["series"], new["series"], strict=True):
+                assert new_series["data"][:-1] == old_series["data"]
+                assert new_series["data"][-1][0] == model.week - 1  # the new week's point
     finally:
         rc.close()
+
+
+def test_series_chart_points_follow_the_datacollector_and_nan_is_a_gap():
+    series = {"week": [0, 1, 2], "mean_public_stars": [4.5, float("nan"), 4.0]}
+    option = app.series_chart_option(app.SERIES_PANELS[1], series)
+    assert option["series"][0]["data"] == [[0, 4.5], [1, None], [2, 4.0]]
+    import json
+
+    json.dumps(option, allow_nan=False)  # the browser gets valid JSON
 
 
 def test_market_summary_shows_the_settings_and_the_week():
@@ -116,9 +135,25 @@ def test_market_summary_shows_the_settings_and_the_week():
         rc.close()
 
 
-def test_jss_figures_skip_redrawing_when_no_jss_changed():
+def test_jss_figures_are_redrawn_when_the_platform_recomputes_the_jss():
     model = app.DashboardModel(**{**SMALL, "warm_up_weeks": 40})
-    frame, fingerprint = app._scored(model)
-    assert np.isfinite(frame["jss"]).all()
-    again, same = app._scored(model)
-    assert same == fingerprint and again.equals(frame)
+    assert model.p.jss_update_weeks == 2
+    _, rc = solara.render(SolaraViz(model, components=app.COMPONENTS[:2],
+                                    model_params=app.MODEL_PARAMS), handle_error=False)
+    try:
+        def pngs() -> list[bytes]:
+            return [bytes(image.value) for image in rc.find(ipywidgets.Image).widgets]
+
+        shown = {}
+        for _ in range(4):
+            model.step()
+            force_update()
+            shown.setdefault(app.jss_update_week(model), []).append(pngs())
+        assert [len(v) for v in shown.values()] == [2, 2]  # two weeks per JSS update
+        (a1, a2), (b1, b2) = shown.values()
+        assert a1 == a2 and b1 == b2  # not redrawn between two updates
+        assert all(x != y for x, y in zip(a1, b1, strict=True))  # redrawn after an update
+    finally:
+        rc.close()
+    frame = app._scored(model)
+    assert np.isfinite(frame["jss"]).all() and len(frame) > 0

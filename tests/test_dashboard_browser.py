@@ -43,7 +43,8 @@ CHROMIUM_ARGS = [
 ]
 SERVER_START_SECONDS = 120
 ACTION_MS = 30_000  # any single browser action or wait
-N_PLOTS = 6  # JSS histogram, JSS-quality hexbin, four time series
+N_PLOTS = 6  # JSS histogram, JSS-quality hexbin (PNG images), four time series (ECharts canvases)
+PLOTS = "main img, main .solara-echarts"  # in page order: the two images, then the four charts
 
 
 def _ensure_chromium() -> None:
@@ -135,7 +136,7 @@ def _plot_pixels(page) -> list[bytes]:
 
     deadline = time.monotonic() + ACTION_MS / 1000
     while True:
-        plots = page.locator("main img")
+        plots = page.locator(PLOTS)
         try:  # a redraw can replace an image while it is being captured: capture again
             return [plots.nth(i).screenshot(timeout=5_000) for i in range(plots.count())]
         except PlaywrightError:
@@ -148,8 +149,13 @@ def _wait_plots_drawn(page) -> None:
     page.wait_for_function(
         f"""() => {{
             const imgs = document.querySelectorAll('main img');
-            return imgs.length === {N_PLOTS} &&
-                   Array.from(imgs).every(i => i.complete && i.naturalWidth > 100);
+            const charts = document.querySelectorAll('main .solara-echarts');
+            return imgs.length + charts.length === {N_PLOTS} &&
+                   Array.from(imgs).every(i => i.complete && i.naturalWidth > 100) &&
+                   Array.from(charts).every(c => {{
+                       const canvas = c.querySelector('canvas');
+                       return canvas && canvas.width > 100 && canvas.height > 100;
+                   }});
         }}""", timeout=ACTION_MS)
 
 
