@@ -286,7 +286,11 @@ def _version(dist: str) -> str | None:
 
 
 def git_state(path: str | Path | None = None) -> dict[str, Any]:
-    """Commit and dirty flag of the repository holding the ``marketplace`` package."""
+    """Commit and dirty flag of the repository holding the ``marketplace`` package.
+
+    Dirty means tracked files differ from the commit; untracked files (such as the results
+    folder being written) do not count, as with ``git describe --dirty``.
+    """
     if path is None:
         path = Path(__file__).resolve().parents[2]
     try:
@@ -298,7 +302,7 @@ def git_state(path: str | Path | None = None) -> dict[str, Any]:
             check=True,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "-C", str(path), "status", "--porcelain"],
+            ["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             timeout=60,
