@@ -81,11 +81,13 @@ def _distinct_clients(f, c, bucket, sel, n, nb, pair_idx):
         ps = np.asarray(pair_idx)[sel]
         n_pairs = int(ps.max()) + 1
         mb = np.full(n_pairs, nb, dtype=np.int8)
-        np.minimum.at(mb, ps, bs.astype(np.int8))
-        pf = np.zeros(n_pairs, dtype=np.int64)
+        np.minimum.at(mb, ps, bs)
+        seen = np.flatnonzero(mb < nb)  # pairs with a counted contract
+        pf = np.empty(n_pairs, dtype=np.int64)  # freelancer of each pair (read only where seen)
         pf[ps] = fs
-        keep = mb < nb
-        key = mb[keep].astype(np.int64) * n + pf[keep]
+        key = mb[seen].astype(np.int64)
+        key *= n
+        key += pf[seen]
     else:
         cs = np.asarray(c)[sel].astype(np.int64)
         n_clients = int(cs.max()) + 1
@@ -135,7 +137,8 @@ def job_success_scores(
     age = week - date
 
     # Bucket boundaries: the four windows and the visibility window, ascending and distinct.
-    bounds = np.unique(np.array([*rules.window_weeks, rules.visibility_window_weeks], dtype=float))
+    lengths = (*rules.window_weeks, rules.visibility_window_weeks)
+    bounds = np.array(sorted({float(x) for x in lengths}))  # (np.unique costs more here)
     nb = bounds.size
     bucket = np.zeros(age.shape, dtype=np.int8)  # number of boundaries <= age
     for b in bounds:
@@ -165,8 +168,17 @@ def job_success_scores(
     sel = np.flatnonzero(valid & counted) if count_missing else np.flatnonzero(valid)
     clients = _cumsum_buckets(_distinct_clients(f, client_idx, bucket, sel, n, nb, pair_idx))
 
+    window_cache: dict[int, tuple] = {}
+
     def window(length: int):
+        """Score, counts and clients of the window of ``length`` weeks (each bucket once: the
+        visibility window is usually the 24-month one)."""
         j = int(np.searchsorted(bounds, float(length)))
+        if j not in window_cache:
+            window_cache[j] = window_of_bucket(j)
+        return window_cache[j]
+
+    def window_of_bucket(j: int):
         s, neu, neg, nf = (wsum[j, k] for k in range(4))
         cs, cneu, cneg, cnf = (csum[j, k] for k in range(4))
         if count_missing:
