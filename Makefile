@@ -20,10 +20,8 @@ $(STAMP): pyproject.toml scripts/find_python.sh
 
 run: $(STAMP)
 	$(VENV)/bin/marketplace run $(QUICKSTART) --force
-	@echo ""
-	@echo "Quickstart done. Results: results/quickstart/ (summary.parquet, aggregate.parquet, manifest.json)"
-	@echo "  report:  results/quickstart/report.md     figures: results/quickstart/figures/"
-	@echo "  rebuild the report without simulating: $(VENV)/bin/marketplace report results/quickstart"
+	@echo "Rebuild the report without simulating: $(VENV)/bin/marketplace report results/quickstart"
+	@echo "Committed results of the canonical experiments: results/<name>/report.md (README: Results)"
 
 test: $(STAMP) browser
 	$(PY) -m pytest
