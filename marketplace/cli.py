@@ -5,7 +5,12 @@ Exit codes: 0 success, 1 a run or test failed, 2 bad input (config, CSV, paramet
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from marketplace.runner.commands import register as _register_runner_commands
 
 app = typer.Typer(
     help="jss-market: simulate a freelance marketplace and test the Job Success Score.",
@@ -24,9 +29,6 @@ def main() -> None:
 #   jss       -> marketplace.scoring (score a contract history CSV)
 #   run, validate, list, report -> marketplace.runner / marketplace.analysis
 #   viz       -> marketplace.app (SolaraViz dashboard)
-
-from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
 
 
 @app.command("jss")
@@ -118,8 +120,6 @@ def viz(
     solara_cli.main(["run", "marketplace.app", "--host", host, "--port", str(port),
                      "--production", "--no-open"], prog_name="marketplace viz")
 
-
-from marketplace.runner.commands import register as _register_runner_commands  # noqa: E402
 
 _register_runner_commands(app)  # run, validate, list, report
 
