@@ -415,20 +415,28 @@ class Client(mesa.Agent):
         """
         c = model.p.clients
         cs, ct = model.client_state, model.contract_state
-        rater = cs.rater_type[ct.client[contracts]]
-        dishonest = rater == DISHONEST
-        poor = ct.satisfaction[contracts] < c.unhappy_threshold
-        hazards = np.stack([
-            np.full(contracts.size, c.budget_shortfall_rate),
-            np.full(contracts.size, c.change_of_direction_rate),
-            np.where(poor, c.performance_end_rate, 0.0),
-            np.where(dishonest, c.dishonest_early_end_rate, 0.0),
-            np.where(dishonest, c.dishonest_early_end_rate, 0.0),
-        ])
-        cum = np.cumsum(hazards, axis=0)
         u = model.rng.random(contracts.size)
-        cause = (u[None, :] >= cum).sum(axis=0) + 1  # 1..5, 6 = no early end
-        return np.where(cause <= hazards.shape[0], cause, 0).astype(np.int8)
+        # One uniform against the cumulative hazards in cause order (budget, direction, poor
+        # work, dishonest client, freelancer quits), summed left to right. A contract whose
+        # uniform reaches the largest possible total (poor work for a dishonest client) goes on,
+        # so only the few below it are looked at.
+        budget, dishonest_rate = c.budget_shortfall_rate, c.dishonest_early_end_rate
+        cum2 = budget + c.change_of_direction_rate
+        cause = np.zeros(contracts.size, np.int8)
+        maybe = np.flatnonzero(u < cum2 + c.performance_end_rate + dishonest_rate + dishonest_rate)
+        if maybe.size == 0:
+            return cause
+        ids = contracts[maybe]
+        dishonest = cs.rater_type[ct.client[ids]] == DISHONEST
+        cum3 = cum2 + np.where(ct.satisfaction[ids] < c.unhappy_threshold,
+                               c.performance_end_rate, 0.0)
+        cum4 = cum3 + np.where(dishonest, dishonest_rate, 0.0)
+        cum5 = cum4 + np.where(dishonest, dishonest_rate, 0.0)
+        um = u[maybe]
+        passed = ((um >= budget).astype(np.int8) + (um >= cum2) + (um >= cum3) + (um >= cum4)
+                  + (um >= cum5))  # thresholds below u; 5 = no early end
+        cause[maybe] = np.where(passed < 5, passed + 1, 0)
+        return cause
 
     @staticmethod
     def appears_unhappy(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
