@@ -154,8 +154,9 @@ class Freelancer(mesa.Agent):
             free &= s.connects[act] >= cost
         searching = act[free]
         k = _poisson(rng, p.proposals_per_week, searching.size)
-        if cost > 0:
-            k = np.minimum(k, (s.connects[searching] // cost).astype(np.int64))
+        if cost > 0:  # no more than the Connects pay for; binds only where k + 1 would not
+            short = np.flatnonzero((k + 1) * cost > s.connects[searching])
+            k[short] = np.minimum(k[short], s.connects[searching[short]] // cost)
         if n_jobs < 64:  # tiny markets: never more proposals than distinct jobs
             k = np.minimum(k, n_jobs)
         f = np.repeat(searching.astype(np.int32), k)  # int32 indices: half the memory traffic
