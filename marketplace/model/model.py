@@ -594,10 +594,11 @@ class MarketplaceModel(mesa.Model):
         keep = f_local >= 0
         if self.rules.missing_feedback == "exclude":  # excluded contracts cannot move a JSS
             keep &= outcome < scoring.Outcome.EXCLUDED
+        rows = np.flatnonzero(keep)  # one index for seven gathers (take beats a bool mask)
         res = scoring.job_success_scores(
-            f_local[keep], cl[keep], end_week[keep], outcome[keep], weight[keep],
-            week=w, n_freelancers=active.size, rules=self.rules, reason=reason[keep],
-            pair_idx=pair[keep])
+            f_local.take(rows), cl.take(rows), end_week.take(rows), outcome.take(rows),
+            weight.take(rows), week=w, n_freelancers=active.size, rules=self.rules,
+            reason=reason.take(rows), pair_idx=pair.take(rows))
         s.jss[active] = res.jss
         s.jss_24m[active] = res.window_24m
         s.jss_12m[active] = res.window_12m
