@@ -310,8 +310,7 @@ class Client(mesa.Agent):
     def passes_preference_fast(model: MarketplaceModel, jobs: dict[str, np.ndarray],
                                f: np.ndarray, j: np.ndarray) -> np.ndarray:
         """``passes_preference`` per proposal with per-job and per-freelancer terms precomputed."""
-        jf = model.freelancer_state.jss[f]
-        jf[np.isnan(jf)] = -1.0
+        jf = np.fmax(model.freelancer_state.jss[f], -1.0)  # no JSS (NaN) -> -1, below any JSS
         job_min = jobs["min_jss"]
         job_accepts_none = jobs["accepts_no_jss"] | (job_min <= 0)
         return (jf >= job_min[j]) | ((jf < 0) & job_accepts_none[j])
@@ -394,7 +393,7 @@ class Client(mesa.Agent):
         best_u = np.full(n_jobs, -np.inf)
         if f.size:
             u = Client.utility(model, jobs, f, j)
-            u[~visible] = -np.inf
+            u = np.where(visible, u, -np.inf)
             np.maximum.at(best_u, j, u)
             best = np.flatnonzero((u == best_u[j]) & visible)
             first = np.full(n_jobs, f.size, np.int64)
@@ -534,5 +533,5 @@ def _distinct_jobs(rng: np.random.Generator, k: np.ndarray, size: int, n_jobs: i
     base = np.zeros(k.size, np.int64)
     base[nonempty] = rng.integers(0, n_jobs, int(nonempty.sum())) - csum[start[nonempty]]
     j = (np.repeat(base, k) + csum).astype(np.int32)  # first job + gaps since the first slot
-    j[j >= n_jobs] -= n_jobs
+    j -= np.int32(n_jobs) * (j >= n_jobs)  # wrap around (arithmetic: a bool-mask update is slower)
     return j
