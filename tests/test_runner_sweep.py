@@ -7,6 +7,7 @@ model's science.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -381,3 +382,39 @@ def test_sampling_design_runs_end_to_end(tmp_path):
             point["clients.rater_mix.harsh"]
         )
         assert sum(params["clients"]["rater_mix"].values()) == pytest.approx(1.0)
+
+
+def test_pool_workers_exit_when_the_sweep_process_is_killed(tmp_path):
+    """Killing only the main process (as an OOM killer would) leaves no worker behind."""
+    raw = {
+        **SMALL,
+        "model": {"n_freelancers": 80, "weeks": 40, "burn_in_weeks": 10},
+        "sweep": {"grid": {"clients.rater_mix.dishonest": [0.0, 0.2]}, "replications": 20},
+    }
+    config = write_config(tmp_path, raw)
+    out = tmp_path / "orphans"
+    marketplace = Path(sys.executable).with_name("marketplace")
+    cmd = [str(marketplace), "run", str(config), "--out", str(out), "--workers", "2",
+           "--quiet", "--no-report"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    session = proc.pid
+    try:
+        deadline = time.monotonic() + 120
+        while len(_run_ids_done(out)) < 2:
+            assert proc.poll() is None, "sweep ended before the kill"
+            assert time.monotonic() < deadline, "no runs finished in time"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only, not its process group
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                os.killpg(session, 0)  # raises once no process of the sweep is left
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "pool workers outlived the killed sweep"
+            time.sleep(0.2)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(session, signal.SIGKILL)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -83,6 +85,27 @@ def available_cores() -> int:
 _PRELOAD = ["marketplace.runner.execute", "marketplace.model", "marketplace.analysis.metrics"]
 
 
+def _exit_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:
+    """Pool-worker initializer: end this worker when the sweep's main process is gone.
+
+    A killed parent (SIGKILL, OOM) cannot shut its pool down, and forkserver workers are not its
+    children, so without this they would finish their tasks and linger. Completed runs are
+    already safe on disk (atomic renames), so exiting at once loses nothing a resume needs.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pid reused by another user's process: parent is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
@@ -125,7 +148,12 @@ def open_backend(
         finally:
             executor.shutdown()
         return
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=_mp_context())
+    pool = ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=_mp_context(),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     try:
         yield Backend(pool, "process-pool", n)
     finally:
