@@ -89,8 +89,15 @@ def run(
         raise _fail("choose one of --resume and --force")
     if workers is not None and scheduler:
         raise _fail("--workers and --scheduler exclude each other (Dask decides the workers)")
+    if scheduler:
+        from marketplace.runner.executors import check_scheduler_address
+
+        try:
+            check_scheduler_address(scheduler)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
     cfg = _load(config, set_)
-    from marketplace.runner.run import run_experiment
+    from marketplace.runner.run import Terminated, run_experiment
     from marketplace.runner.store import StoreError
 
     try:
@@ -108,10 +115,13 @@ def run(
         )
     except StoreError as exc:
         raise _fail(str(exc)) from None
+    except Terminated:
+        raise typer.Exit(143) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    except OSError as exc:  # e.g. cannot reach the Dask scheduler
-        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    except OSError as exc:  # e.g. cannot reach the Dask scheduler, disk full
+        where = f" (scheduler {scheduler}; nothing was written)" if scheduler else ""
+        raise _fail(f"{type(exc).__name__}: {exc}{where}", 1) from None
     out_dir = result.out_dir
     lines = [
         f"{result.n_ok}/{result.n_runs} runs finished ({result.n_reused} reused), "

@@ -201,9 +201,10 @@ class ExperimentConfig(_Strict):
     def n_runs(self) -> int:
         return self.n_combinations * self.sweep.replications
 
-    def iter_points(self) -> Iterator[dict[str, Any]]:
+    def iter_points(self, grid: Mapping[str, list[Any]] | None = None) -> Iterator[dict[str, Any]]:
         """Every parameter combination (dotted path -> value) in combination-index order, made
-        one at a time (a grid of a million combinations is never held in memory)."""
+        one at a time (a grid of a million combinations is never held in memory). ``grid``
+        replaces the sweep's grid (an earlier generation of a grown experiment)."""
         s = self.sweep
         samples = {
             k: (getattr(s, k).n, getattr(s, k).ranges)
@@ -211,7 +212,7 @@ class ExperimentConfig(_Strict):
             if getattr(s, k) is not None
         }
         return design.iter_combinations(
-            grid=s.grid,
+            grid=s.grid if grid is None else grid,
             zipped=s.zip,
             samples=samples,
             root_seed=s.seed,
