@@ -260,6 +260,16 @@ def report(
     """Rebuild aggregate, figures and report.md from stored results (no simulation)."""
     if not (results_dir / "manifest.json").is_file():
         raise _fail(f"{results_dir} is not a results folder (no manifest.json)")
+    import json
+
+    try:
+        manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _fail(
+            f"{results_dir}/manifest.json is damaged ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise _fail(f"{results_dir}/manifest.json is damaged (not a JSON object)")
     from marketplace.analysis.report import build_report
 
     try:
