@@ -96,8 +96,11 @@ def _numbers(df: pd.DataFrame, column: str, allowed: str, *, required: bool,
     """Float array of a numeric column (NaN where empty); raises on the first bad cell."""
     text = _text(df, column)
     empty = (text == "").to_numpy()
-    num = pd.to_numeric(text.where(~(text == ""), None), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan)
+    try:  # fast path: numpy's C parser on the whole column
+        num = np.where(empty, "nan", text.to_numpy(dtype=str)).astype(np.float64)
+    except ValueError:  # some cell is not a number: find it the slow way
+        num = pd.to_numeric(text.where(~(text == ""), None), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
     bad = (~empty & ~np.isfinite(num)) | (empty & required)
     with np.errstate(invalid="ignore"):
         bad |= ~empty & ((num < lo) | (num > hi))
@@ -334,11 +337,14 @@ def score_history(
     counted = outcome < 3
     if rules.missing_feedback == "negative_if_large_share":
         counted |= reason == REASONS.index("no_feedback")
-    in_windows = [
-        " ".join(n for n, length in zip(WINDOW_NAMES, rules.window_weeks, strict=True)
-                 if a < length) if ok else ""
-        for a, ok in zip(age, counted, strict=True)
-    ]
+    # one bit per window, then a lookup of the joined names (no Python loop over contracts)
+    bits = np.zeros(age.shape, dtype=np.int64)
+    for i, length in enumerate(rules.window_weeks):
+        bits |= (age < length).astype(np.int64) << i
+    bits[~counted] = 0
+    names = np.array([" ".join(n for i, n in enumerate(WINDOW_NAMES) if code >> i & 1)
+                      for code in range(1 << len(WINDOW_NAMES))], dtype=object)
+    in_windows = names[bits]
     contracts = pd.DataFrame({
         "row": rows + 1,
         "contract_id": h.contract_id[rows],
