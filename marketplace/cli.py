@@ -60,8 +60,9 @@ def jss(
         typer.echo(f"error: {outcomes_csv}: {exc}" if isinstance(exc, HistoryValidationError)
                    and exc.row is not None else f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if as_json:
-        typer.echo(json.dumps(scored.to_records(), indent=2))
+    if as_json:  # one freelancer per line: json's C encoder (indent= would use the slow one)
+        records = scored.to_records()
+        typer.echo("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]")
         return
     _print_jss_tables(scored)
 
@@ -74,27 +75,26 @@ def _print_jss_tables(scored) -> None:
         return "-" if x is None else f"{x:.1f}"
 
     console = Console()
-    records = scored.to_records()
+    records = scored.to_records(windows=True)
     summary = Table(title=f"Job Success Score at week {scored.week} ({scored.rules.name} rules)")
     for col in ("freelancer", "JSS", "24m", "12m", "6m", "3m", "trend", "outc.", "clients"):
         summary.add_column(col, justify="left" if col == "freelancer" else "right", no_wrap=True)
-    counts = scored.freelancers.set_index("freelancer_id")
-    for rec in records:
+    n_outcomes = scored.freelancers["n_outcomes"].astype(int).tolist()  # same order as records
+    n_clients = scored.freelancers["n_clients"].astype(int).tolist()
+    for rec, outcomes, clients in zip(records, n_outcomes, n_clients, strict=True):
         jss_text = "none" if rec["jss"] is None else f"{rec['jss']:.1f}"
-        c = counts.loc[rec["freelancer_id"]]
         summary.add_row(rec["freelancer_id"], jss_text,
                         *(fmt(v) for v in rec["windows"].values()),
-                        str(int(c["n_outcomes"])), str(int(c["n_clients"])))
+                        str(outcomes), str(clients))
     console.print(summary)
     for rec in records:
         jss_text = "none" if rec["jss"] is None else f"{rec['jss']:.1f}"
         table = Table(title=f"{rec['freelancer_id']}: JSS {jss_text}", title_justify="left")
         for col in ("contract", "outcome", "weight", "reason", "counts in"):
             table.add_column(col, justify="right" if col == "weight" else "left")
-        windows = scored.contracts.set_index("contract_id")["windows"]
-        for c in rec["contracts"]:
+        for c in rec["contracts"]:  # windows travel with each contract: no lookup by id
             table.add_row(c["contract_id"], c["outcome"], f"{c['weight']:.2f}", c["reason"],
-                          windows.loc[c["contract_id"]] or "-")
+                          c["windows"] or "-")
         console.print(table)
     console.print("'-' = window without enough counted outcomes (or contract in no window); "
                   "'none' = no JSS shown yet.")

@@ -128,3 +128,65 @@ def test_bad_optional_columns(tmp_path):
     header = HEADER + ",contract_id"
     res = run(write(tmp_path, GOOD_ROW + ",k1", GOOD_ROW + ",k1", header=header))
     assert res.exit_code == 2 and "column 'contract_id'" in res.stderr
+
+
+# -- issue 17 ---------------------------------------------------------------------------------
+
+
+def test_duplicate_header_column_exits_2(tmp_path):
+    res = run(write(tmp_path, GOOD_ROW + ",999", header=HEADER + ",earnings"))
+    assert res.exit_code == 2
+    assert "'earnings' more than once" in res.stderr
+    assert res.stdout == ""
+
+
+def test_directory_given_as_file_exits_2_saying_so(tmp_path):
+    res = run(tmp_path)
+    assert res.exit_code == 2
+    assert "is a folder; expected a CSV file" in res.stderr
+
+
+@pytest.mark.parametrize("column", ["start_week", "end_week"])
+def test_weeks_above_2_to_53_are_refused(tmp_path, column):
+    big = str(2**53 + 2)  # reads as a float equal to 2**53 + 2 ...
+    row = (f"f1,c1,{big},{2**53 + 1},100,5,10,completed" if column == "start_week"
+           else f"f1,c1,1,{big},100,5,10,completed")  # ... and an end before it would pass
+    res = run(write(tmp_path, GOOD_ROW, row))
+    assert res.exit_code == 2, res.output
+    assert f"column {column!r}" in res.stderr and str(2**53 - 1) in res.stderr
+    assert run(EXAMPLE, "--week", str(2**53 + 8)).exit_code == 2
+
+
+def test_json_and_table_agree_on_every_contract_in_file_order():
+    """The records are built from whole columns: each freelancer's contracts in file order,
+    and the table shows every contract's windows (no lookup by contract id)."""
+    import csv
+
+    data = json.loads(run(EXAMPLE, "--json").stdout)
+    with EXAMPLE.open() as fh:
+        rows = list(csv.DictReader(fh))
+    for obj in data:
+        ids = [c["contract_id"] for c in obj["contracts"]]
+        in_file = [r["contract_id"] for r in rows if r["freelancer_id"] == obj["freelancer_id"]]
+        assert ids == [i for i in in_file if i in ids]
+    table = run(EXAMPLE).stdout
+    for obj in data:
+        for c in obj["contracts"]:
+            assert c["contract_id"] in table
+
+
+def test_table_output_does_not_reindex_contracts_per_freelancer(monkeypatch):
+    """The old printer re-indexed every contract once per freelancer (quadratic)."""
+    import pandas as pd
+
+    calls = []
+    real = pd.DataFrame.set_index
+
+    def counting(self, *a, **k):
+        calls.append(a)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "set_index", counting)
+    res = run(EXAMPLE)
+    assert res.exit_code == 0
+    assert calls == []

@@ -104,6 +104,52 @@ BAD = [
         ["sweep.latin_hypercube.ranges.weeks", "-5"],
     ),
     ("missing name", {k: v for k, v in GOOD.items() if k != "name"}, ["name", "Field required"]),
+    # issue 17: combinations, non-finite numbers, booleans
+    (
+        "swept shares valid alone but not together",
+        {
+            **GOOD,
+            "sweep": {
+                "grid": {"clients.rater_mix.dishonest": [0.6], "clients.rater_mix.lenient": [0.6]}
+            },
+        },
+        ["clients.rater_mix.dishonest=0.6", "clients.rater_mix.lenient=0.6", "1.2 > 1"],
+    ),
+    (
+        "zipped burn-in not below zipped weeks",
+        {**GOOD, "sweep": {"zip": {"weeks": [30, 40], "burn_in_weeks": [35, 10]}}},
+        ["weeks=30", "burn_in_weeks=35", "must be smaller than weeks"],
+    ),
+    (
+        "infinite model value",
+        {**GOOD, "model": {"clients": {"job_value_median_usd": float("inf")}}},
+        ["model.clients.job_value_median_usd", "finite number"],
+    ),
+    (
+        "infinite swept value",
+        {**GOOD, "sweep": {"grid": {"clients.job_value_median_usd": [100.0, float("inf")]}}},
+        ["sweep.grid.clients.job_value_median_usd[1]", "finite number"],
+    ),
+    (
+        "infinite sampled bound",
+        {**GOOD, "sweep": {"latin_hypercube": {"n": 4, "ranges": {"weeks": [30, float("inf")]}}}},
+        ["sweep.latin_hypercube.ranges", "finite number"],
+    ),
+    (
+        "boolean as a model number",
+        {**GOOD, "model": {"n_freelancers": True}},
+        ["model.n_freelancers", "not a boolean"],
+    ),
+    (
+        "boolean as replications",
+        {**GOOD, "sweep": {"replications": True}},
+        ["sweep.replications", "not a boolean"],
+    ),
+    (
+        "boolean as a mix share",
+        {**GOOD, "model": {"clients.rater_mix.dishonest": True}},
+        ["clients.rater_mix.dishonest", "True"],
+    ),
 ]
 
 
@@ -240,3 +286,69 @@ def test_experiment_name_as_analysis_preset_expands_to_its_sections(tmp_path):
     assert expand_analyses(["refund_chasing", "bunching"]).count("bunching") == 1
     with pytest.raises(ConfigError, match="analysis"):
         load_config(write(tmp_path, {**GOOD, "analysis": ["threshold_validty"]}, "bad.yaml"))
+
+
+def test_yaml_1e400_is_infinite_and_rejected(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: big\nmodel:\n  clients:\n    job_value_median_usd: 1e400\n")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "model.clients.job_value_median_usd" in result.output
+    assert "finite" in result.output
+
+
+def test_duplicate_yaml_key_is_refused_with_both_lines(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: dup\nmodel:\n  weeks: 30\n  burn_in_weeks: 10\n  weeks: 40\n")
+    out = tmp_path / "results"
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 2, result.output
+    assert "duplicate key 'weeks'" in result.output
+    assert "lines 3 and 5" in result.output
+    assert not out.exists()
+
+
+def test_million_combination_grid_validates_without_building_the_grid(tmp_path):
+    """A 10^6 grid (six unrelated parameters of 10 values each) is checked as combinations of
+    related parameters only; the grid itself is never materialised."""
+    import tracemalloc
+
+    tens = lambda start, step: [start + i * step for i in range(10)]  # noqa: E731
+    raw = {
+        **GOOD,
+        "sweep": {
+            "grid": {
+                "n_freelancers": tens(10, 10),
+                "weeks": tens(30, 1),
+                "burn_in_weeks": tens(1, 1),
+                "clients.job_value_median_usd": tens(100, 100),
+                "clients.rater_mix.dishonest": tens(0.0, 0.05),
+                "clients.rater_mix.lenient": tens(0.0, 0.05),
+            }
+        },
+    }
+    tracemalloc.start()
+    cfg = load_config(write(tmp_path, raw))
+    assert cfg.n_combinations == 10**6
+    first = next(cfg.iter_run_specs())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert first.run_id == "c000000-r00"
+    assert peak < 30e6, f"validating a 10^6 grid used {peak / 1e6:.0f} MB"
+    result = CliRunner().invoke(app, ["validate", str(write(tmp_path, raw))])
+    assert result.exit_code == 0, result.output
+    assert "combinations:  1000000" in result.output
+
+
+def test_validate_shows_mix_shares_after_rescaling(tmp_path):
+    raw = {**GOOD, "model": {**GOOD["model"], "clients.min_jss_mix.90": 0.6}}
+    result = CliRunner().invoke(app, ["validate", str(write(tmp_path, raw))])
+    assert result.exit_code == 0, result.output
+    assert "clients.min_jss_mix: any=0.2857, 80=0.1143, 90=0.6, 95=0" in result.output
+    assert "clients.rater_mix.dishonest=0.2 -> honest=0.6821" in result.output
+
+
+def test_swept_values_valid_together_are_not_refused_one_at_a_time(tmp_path):
+    raw = {**GOOD, "sweep": {"zip": {"weeks": [30, 40], "burn_in_weeks": [10, 35]}}}
+    result = CliRunner().invoke(app, ["validate", str(write(tmp_path, raw))])
+    assert result.exit_code == 0, result.output

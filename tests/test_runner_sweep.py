@@ -113,12 +113,13 @@ def test_results_layout_and_provenance(tmp_path):
     for lib in ("python", "mesa", "numpy", "pandas"):
         assert manifest["versions"][lib]
     assert manifest["started_at"] <= manifest["finished_at"]
-    assert {r["run_id"]: r["status"] for r in manifest["runs"]} == {
-        "c000-r00": "ok",
-        "c000-r01": "ok",
-        "c001-r00": "ok",
-        "c001-r01": "ok",
-    }
+    assert manifest["tool"] == store.TOOL and manifest["schema"] == store.SCHEMA
+    assert "runs" not in manifest  # per-run status lives in the run folders
+    assert {
+        p.name: store.read_json(p / "run.json")["status"]
+        for p in (out / "runs").iterdir()
+        if p.is_dir()
+    } == {"c000-r00": "ok", "c000-r01": "ok", "c001-r00": "ok", "c001-r01": "ok"}
 
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary.columns[:5]) == [
@@ -168,7 +169,7 @@ def test_existing_folder_is_refused_without_resume_or_force(tmp_path):
 
     resumed = runner.invoke(app, [*base, "--resume"])
     assert resumed.exit_code == 0
-    assert store.read_json(manifest)["runs"][0]["reused"] is True
+    assert store.read_json(manifest)["counts"]["reused"] == 4
 
     marker = out / "runs" / "c000-r00" / "marker"
     marker.write_text("from the earlier sweep")
@@ -210,7 +211,9 @@ def test_failed_run_is_recorded_others_go_on_and_resume_retries(tmp_path, monkey
         "ok": 3,
         "failed": 1,
         "pending": 0,
+        "reused": 0,
     }
+    assert manifest["failed_runs"] == ["c001-r00"]
     assert len(pd.read_parquet(out / "summary.parquet")) == 3
     ok_inode = (out / "runs" / "c000-r00").stat().st_ino
 
@@ -308,8 +311,7 @@ def test_sigkill_then_resume_reuses_finished_runs_and_matches_uninterrupted(tmp_
     assert resumed.returncode == 0, resumed.stderr
     manifest = store.read_json(out / "manifest.json")
     assert manifest["status"] == "complete" and manifest["counts"]["ok"] == 12
-    reused = {r["run_id"] for r in manifest["runs"] if r.get("reused")}
-    assert reused == set(done)
+    assert manifest["counts"]["reused"] == len(done)
     for rid, stamp in stamps.items():  # not recomputed: same folder, same file, same mtime
         folder = out / "runs" / rid
         assert (
@@ -394,10 +396,20 @@ def test_pool_workers_exit_when_the_sweep_process_is_killed(tmp_path):
     config = write_config(tmp_path, raw)
     out = tmp_path / "orphans"
     marketplace = Path(sys.executable).with_name("marketplace")
-    cmd = [str(marketplace), "run", str(config), "--out", str(out), "--workers", "2",
-           "--quiet", "--no-report"]
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        str(marketplace),
+        "run",
+        str(config),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--quiet",
+        "--no-report",
+    ]
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     session = proc.pid
     try:
         deadline = time.monotonic() + 120

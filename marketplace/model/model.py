@@ -949,10 +949,27 @@ def simulate(params: ModelParams | None = None, seed: int | None = 0,
     >>> sorted(out.to_dict())
     ['clients', 'contracts', 'freelancers', 'timeseries']
     """
-    params = params or ModelParams()
+    params = ModelParams() if params is None else params
+    _check_simulate_args(params, seed, snapshot_every_weeks)
     model = MarketplaceModel(params=params, rng=seed, snapshot_every_weeks=snapshot_every_weeks)
     for _ in range(params.weeks):
         model.step()
     out = model.outputs(keep_contracts=keep_contracts)
     out.seed = seed
     return out
+
+
+def _check_simulate_args(params: Any, seed: Any, snapshot_every_weeks: Any) -> None:
+    """Name the bad argument here rather than let it fail deep inside numpy or Mesa."""
+    if not isinstance(params, ModelParams):
+        hint = (" (build it with ModelParams.model_validate(your_dict) or "
+                "ModelParams().with_overrides({...}))" if isinstance(params, dict) else "")
+        raise TypeError(f"simulate: params must be a ModelParams, got "
+                        f"{type(params).__name__}{hint}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or seed < 0):
+        raise ValueError(f"simulate: seed must be a non-negative integer or None, got {seed!r}")
+    if (isinstance(snapshot_every_weeks, bool)
+            or not isinstance(snapshot_every_weeks, int | np.integer) or snapshot_every_weeks < 1):
+        raise ValueError(f"simulate: snapshot_every_weeks must be an integer >= 1 (weeks), got "
+                         f"{snapshot_every_weeks!r}")

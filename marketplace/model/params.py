@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import types
+import typing
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -47,8 +49,25 @@ class ParameterError(ValueError):
 
 
 class _Group(BaseModel):
+    # allow_inf_nan=False: an infinite or NaN parameter (YAML `.inf`, `1e400`) is never meant
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
-                              populate_by_name=True)
+                              populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, value: Any, info: Any) -> Any:
+        """pydantic's lax mode reads True as 1; a boolean given for a number is a mistake."""
+        field = cls.model_fields.get(info.field_name)
+        if isinstance(value, bool) and field is not None and _is_numeric(field.annotation):
+            raise ValueError("must be a number, not a boolean")
+        return value
+
+
+def _is_numeric(annotation: Any) -> bool:
+    """int, float or an Optional of one (the annotations a boolean must not fill)."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (
+        typing.Union, types.UnionType) else (annotation,)
+    return any(a in (int, float) for a in args)
 
 
 def _probability(description: str, default: float) -> Any:
@@ -516,6 +535,9 @@ def _renormalise(name: str, current: dict[str, float], set_shares: dict[str, Any
     """Set some shares of a mix and rescale the rest proportionally so the mix sums to 1."""
     new = dict(current)
     for key, value in set_shares.items():
+        if isinstance(value, bool):
+            raise ParameterError(f"{name}.{key}: a share must be a number in [0, 1], got "
+                                 f"{value!r}")
         try:
             v = float(value)
         except (TypeError, ValueError) as err:

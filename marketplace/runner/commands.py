@@ -89,8 +89,15 @@ def run(
         raise _fail("choose one of --resume and --force")
     if workers is not None and scheduler:
         raise _fail("--workers and --scheduler exclude each other (Dask decides the workers)")
+    if scheduler:
+        from marketplace.runner.executors import check_scheduler_address
+
+        try:
+            check_scheduler_address(scheduler)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
     cfg = _load(config, set_)
-    from marketplace.runner.run import run_experiment
+    from marketplace.runner.run import Terminated, run_experiment
     from marketplace.runner.store import StoreError
 
     try:
@@ -108,10 +115,13 @@ def run(
         )
     except StoreError as exc:
         raise _fail(str(exc)) from None
+    except Terminated:
+        raise typer.Exit(143) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    except OSError as exc:  # e.g. cannot reach the Dask scheduler
-        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    except OSError as exc:  # e.g. cannot reach the Dask scheduler, disk full
+        where = f" (scheduler {scheduler}; nothing was written)" if scheduler else ""
+        raise _fail(f"{type(exc).__name__}: {exc}{where}", 1) from None
     out_dir = result.out_dir
     lines = [
         f"{result.n_ok}/{result.n_runs} runs finished ({result.n_reused} reused), "
@@ -146,18 +156,69 @@ def validate(
     typer.echo(f"  name:          {cfg.name}")
     if cfg.description:
         typer.echo(f"  description:   {cfg.description.strip().splitlines()[0]}")
-    typer.echo(f"  combinations:  {len(cfg.points)}")
+    typer.echo(f"  combinations:  {cfg.n_combinations}")
     typer.echo(f"  replications:  {s.replications}  (root seed {s.seed})")
-    typer.echo(f"  runs:          {len(cfg.points) * s.replications}")
-    for path in cfg.swept_paths():
-        values = sorted({repr(p[path]) for p in cfg.points})
-        shown = ", ".join(values[:8]) + (f", ... ({len(values)} values)" if len(values) > 8 else "")
+    typer.echo(f"  runs:          {cfg.n_runs}")
+    for path, shown in _swept_values(cfg):
         typer.echo(f"  swept {path}: {shown}")
     if cfg.model:
         typer.echo(f"  model:         {cfg.model}")
+    for line in _mix_lines(cfg):
+        typer.echo(line)
     if cfg.analysis:
         typer.echo(f"  analysis:      {', '.join(cfg.analysis)}")
     typer.echo(f"  config hash:   {cfg.config_hash()[:16]}")
+
+
+def _swept_values(cfg) -> list[tuple[str, str]]:
+    """Each swept path with its values (from the config's lists, not from the expanded grid)."""
+    from marketplace.runner.config import SAMPLING_DESIGNS
+
+    s = cfg.sweep
+    out = []
+    for path, values in [*s.grid.items(), *s.zip.items()]:
+        distinct = list(dict.fromkeys(repr(v) for v in values))
+        more = f", ... ({len(distinct)} values)" if len(distinct) > 8 else ""
+        out.append((path, ", ".join(distinct[:8]) + more))
+    for kind in SAMPLING_DESIGNS:
+        spec = getattr(s, kind)
+        for path, (low, high) in spec.ranges.items() if spec else ():
+            out.append((path, f"{spec.n} {kind.replace('_', ' ')} points in [{low}, {high}]"))
+    return out
+
+
+def _mix_lines(cfg) -> list[str]:
+    """The shares of every mix the config sets or sweeps, after rescaling (a set share rescales
+    the others so the mix sums to 1)."""
+    from functools import reduce
+
+    from marketplace.runner.config import _flatten_model_block
+
+    def mix_at(params, name: str):
+        return reduce(getattr, name.split("."), params)
+
+    base = cfg.base_params()
+    lines = []
+    s = cfg.sweep
+    touched = [*_flatten_model_block(cfg.model), *cfg.swept_paths()]
+    for name in ("clients.rater_mix", "clients.min_jss_mix"):
+        if not any(p.startswith(name + ".") or p == name for p in touched):
+            continue
+        lines.append(f"  {name}: {_shares(mix_at(base, name).shares())}  (after rescaling)")
+        for path, values in [*s.grid.items(), *s.zip.items()]:
+            if path.rpartition(".")[0] != name:
+                continue
+            for value in list(dict.fromkeys(values))[:8]:
+                try:
+                    shares = mix_at(base.with_overrides({path: value}), name).shares()
+                except Exception:  # checked as a combination with other swept shares
+                    continue
+                lines.append(f"    {path}={value!r} -> {_shares(shares)}")
+    return lines
+
+
+def _shares(shares: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in shares.items())
 
 
 def list_experiments(
@@ -188,7 +249,7 @@ def list_experiments(
         except ConfigError as exc:
             table.add_row(path.name, "-", f"[red]invalid[/]: {exc.problems[0][1]}")
             continue
-        runs = str(len(cfg.points) * cfg.sweep.replications)
+        runs = str(cfg.n_runs)
         table.add_row(path.name, runs, " ".join(cfg.description.split()))
     Console().print(table)
 
@@ -199,6 +260,16 @@ def report(
     """Rebuild aggregate, figures and report.md from stored results (no simulation)."""
     if not (results_dir / "manifest.json").is_file():
         raise _fail(f"{results_dir} is not a results folder (no manifest.json)")
+    import json
+
+    try:
+        manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _fail(
+            f"{results_dir}/manifest.json is damaged ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise _fail(f"{results_dir}/manifest.json is damaged (not a JSON object)")
     from marketplace.analysis.report import build_report
 
     try:

@@ -14,16 +14,25 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
+import math
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from marketplace.runner import design
 
@@ -61,7 +70,24 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, value: Any, info: Any) -> Any:
+        """pydantic's lax mode reads ``replications: true`` as 1; refuse it."""
+        field = cls.model_fields.get(info.field_name)
+        if (
+            isinstance(value, bool)
+            and field is not None
+            and _strip(field.annotation)
+            in (
+                int,
+                float,
+            )
+        ):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
 
 class SamplingDesign(_Strict):
@@ -136,6 +162,8 @@ class ExperimentConfig(_Strict):
         cfg._base_params = _resolve_base(cfg.model, problems)
         if cfg._base_params is not None:
             _check_sweep(cfg.sweep, cfg._base_params, problems)
+            if not problems:
+                _check_combinations(cfg.sweep, cfg._base_params, type(cfg._base_params), problems)
         _check_analysis(cfg.analysis, problems)
         if problems:
             raise ConfigError(problems, source)
@@ -156,28 +184,59 @@ class ExperimentConfig(_Strict):
                 paths += list(d.ranges)
         return paths
 
-    @cached_property
-    def points(self) -> list[dict[str, Any]]:
-        """Every parameter combination (dotted path -> value), in combination-index order."""
+    @property
+    def n_combinations(self) -> int:
+        """How many parameter combinations the sweep has (computed, never materialised)."""
+        s = self.sweep
+        n = math.prod(len(v) for v in s.grid.values())
+        if s.zip:
+            n *= len(next(iter(s.zip.values())))
+        for kind in SAMPLING_DESIGNS:
+            d = getattr(s, kind)
+            if d is not None:
+                n *= d.n
+        return n
+
+    @property
+    def n_runs(self) -> int:
+        return self.n_combinations * self.sweep.replications
+
+    def iter_points(self, grid: Mapping[str, list[Any]] | None = None) -> Iterator[dict[str, Any]]:
+        """Every parameter combination (dotted path -> value) in combination-index order, made
+        one at a time (a grid of a million combinations is never held in memory). ``grid``
+        replaces the sweep's grid (an earlier generation of a grown experiment)."""
         s = self.sweep
         samples = {
             k: (getattr(s, k).n, getattr(s, k).ranges)
             for k in SAMPLING_DESIGNS
             if getattr(s, k) is not None
         }
-        return design.combinations(
-            grid=s.grid,
+        return design.iter_combinations(
+            grid=s.grid if grid is None else grid,
             zipped=s.zip,
             samples=samples,
             root_seed=s.seed,
             integer_paths=_integer_paths(type(self._base_params), self.swept_paths()),
         )
 
-    def run_specs(self) -> list[design.RunSpec]:
+    @cached_property
+    def points(self) -> list[dict[str, Any]]:
+        """Every parameter combination as a list (small sweeps; the runner uses iter_points)."""
+        return list(self.iter_points())
+
+    def iter_run_specs(self) -> Iterator[design.RunSpec]:
+        """Every run of the sweep, made one at a time, in (combination, replication) order."""
         s = self.sweep
-        return design.run_specs(
-            self.points, s.replications, s.seed, common_random_numbers=s.common_random_numbers
+        return design.iter_run_specs(
+            self.iter_points(),
+            self.n_combinations,
+            s.replications,
+            s.seed,
+            common_random_numbers=s.common_random_numbers,
         )
+
+    def run_specs(self) -> list[design.RunSpec]:
+        return list(self.iter_run_specs())
 
     def resolved(self) -> dict[str, Any]:
         """JSON-able config with every default filled in, including every model parameter."""
@@ -215,7 +274,9 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = None) -> Exp
     except OSError as exc:
         raise ConfigError([("", f"cannot read config file {path}: {exc}")]) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as exc:
+        raise ConfigError([(exc.path, str(exc))], source) from None
     except yaml.YAMLError as exc:
         raise ConfigError([("", f"not valid YAML: {exc}")], source) from None
     if raw is None:
@@ -224,6 +285,33 @@ def load_config(path: str | Path, overrides: Iterable[str] | None = None) -> Exp
         for assignment in overrides or ():
             apply_set(raw, assignment)
     return ExperimentConfig.from_dict(raw, source)
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` keeps the last of two equal keys silently; a config that sets one
+    key twice is ambiguous, so it is refused with both line numbers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, typing.Hashable):
+                continue  # PyYAML itself reports an unhashable key
+            if key in seen:
+                raise _DuplicateKeyError(
+                    str(key),
+                    f"duplicate key '{key}' (lines {seen[key]} and {line}); each key may "
+                    "appear once in a mapping",
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def apply_set(raw: dict[str, Any], assignment: str) -> None:
@@ -465,10 +553,20 @@ def _override_problems(exc: Exception, prefix: str, flat: Mapping[str, Any]) -> 
     return [(prefix, _exception_text(exc))]
 
 
-def _check_value(base: Any, where: str, path: str, value: Any) -> str | None:
+def _check_value(
+    base: Any, where: str, path: str, value: Any, partners: Iterable[dict[str, Any]] = ()
+) -> str | None:
+    """None if ``value`` is allowed with the base parameters or with one of the value sets of
+    its group (``burn_in_weeks: 35`` is fine when ``weeks: 40`` is swept beside it)."""
     try:
         base.with_overrides({path: value})
     except Exception as exc:
+        for partner in partners:
+            try:
+                base.with_overrides({**partner, path: value})
+            except Exception:
+                continue
+            return None
         allowed = _allowed_values(schema_paths(type(base)).get(path))
         hint = f" (allowed: {allowed})" if allowed else ""
         return f"value {value!r} not allowed: {_exception_text(exc)}{hint}"
@@ -478,6 +576,7 @@ def _check_value(base: Any, where: str, path: str, value: Any) -> str | None:
 def _check_sweep(sweep: SweepConfig, base: Any, problems: list[tuple[str, str]]) -> None:
     known = schema_paths(type(base))
     seen: dict[str, str] = {}
+    partners = _group_partners(_sweep_groups(sweep, known))
 
     def check_path(section: str, path: str) -> bool:
         where = f"sweep.{section}.{path}"
@@ -500,7 +599,9 @@ def _check_sweep(sweep: SweepConfig, base: Any, problems: list[tuple[str, str]])
                 problems.append((f"sweep.{section}.{path}", "empty list; give at least one value"))
                 continue
             for i, value in enumerate(values):
-                msg = _check_value(base, f"sweep.{section}.{path}[{i}]", path, value)
+                msg = _check_value(
+                    base, f"sweep.{section}.{path}[{i}]", path, value, partners.get(path, ())
+                )
                 if msg:
                     problems.append((f"sweep.{section}.{path}[{i}]", msg))
     lengths = {path: len(v) for path, v in sweep.zip.items()}
@@ -539,9 +640,127 @@ def _check_sweep(sweep: SweepConfig, base: Any, problems: list[tuple[str, str]])
                 continue
             for bound in (low, high):
                 value = round(bound) if ann is int else bound
-                msg = _check_value(base, where, path, value)
+                msg = _check_value(base, where, path, value, partners.get(path, ()))
                 if msg:
                     problems.append((where, msg))
+
+
+# Largest number of combinations of one parameter group checked one by one; above it only the
+# combinations of each list's extremes are checked (every constraint of the schema that spans
+# several values of one group, a mix summing to 1, low < high, burn-in < weeks, is monotone).
+_MAX_GROUP_COMBINATIONS = 2048
+_MAX_COMBINATION_PROBLEMS = 3
+
+
+def _sweep_groups(
+    sweep: SweepConfig, known: Mapping[str, Any]
+) -> dict[str, list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]]:
+    """Swept paths grouped by the parameter object that holds them; each group is a list of
+    factors ``(paths, rows of values)`` whose product is the group's combinations (a zip's paths
+    of one group vary together, a sampled range contributes its two bounds)."""
+
+    def group_of(path: str) -> str:
+        parent = path.rpartition(".")[0]
+        return parent if parent in known or not parent else path
+
+    groups: dict[str, list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]] = {}
+    for path, values in sweep.grid.items():
+        groups.setdefault(group_of(path), []).append(((path,), [(v,) for v in values]))
+    zip_groups: dict[str, list[str]] = {}
+    for path in sweep.zip:
+        zip_groups.setdefault(group_of(path), []).append(path)
+    for group, paths in zip_groups.items():
+        rows_all = zip(*(sweep.zip[p] for p in paths), strict=False)
+        rows = list({repr(r): r for r in rows_all}.values())
+        groups.setdefault(group, []).append((tuple(paths), rows))
+    for kind in SAMPLING_DESIGNS:
+        spec: SamplingDesign | None = getattr(sweep, kind)
+        for path, (low, high) in spec.ranges.items() if spec else ():
+            as_int = _strip(known.get(path)) is int
+            rows = [(round(low),), (round(high),)] if as_int else [(low,), (high,)]
+            groups.setdefault(group_of(path), []).append(((path,), rows))
+    return groups
+
+
+def _group_partners(
+    groups: Mapping[str, list[tuple[tuple[str, ...], list[tuple[Any, ...]]]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Swept path -> the value sets of its group it is run with (empty when alone)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for factors in groups.values():
+        if sum(len(paths) for paths, _ in factors) < 2:
+            continue
+        if math.prod(len(rows) for _, rows in factors) > _MAX_GROUP_COMBINATIONS:
+            factors = [(paths, _extremes(rows)) for paths, rows in factors]
+        combos = [
+            {
+                p: v
+                for (paths, _), row in zip(factors, combo, strict=True)
+                for p, v in zip(paths, row, strict=True)
+            }
+            for combo in itertools.islice(
+                itertools.product(*(rows for _, rows in factors)), _MAX_GROUP_COMBINATIONS
+            )
+        ]
+        for paths, _ in factors:
+            for p in paths:
+                out[p] = combos
+    return out
+
+
+def _check_combinations(
+    sweep: SweepConfig, base: Any, params_cls: type[BaseModel], problems: list[tuple[str, str]]
+) -> None:
+    """Check swept values together wherever the schema checks them together.
+
+    The schema's cross-field rules (a mix's shares, a distribution's bounds, burn-in < weeks) are
+    validators of one parameter object, so values can only clash with values of the same object.
+    Swept paths are grouped by their parent object and only each group's own combinations are
+    tried: a 10^6-combination grid over unrelated parameters costs a handful of checks.
+    """
+    groups = _sweep_groups(sweep, schema_paths(params_cls))
+    for factors in groups.values():
+        if sum(len(paths) for paths, _ in factors) < 2:
+            continue  # one parameter alone: its values were checked one by one
+        if math.prod(len(rows) for _, rows in factors) > _MAX_GROUP_COMBINATIONS:
+            factors = [(paths, _extremes(rows)) for paths, rows in factors]
+        found = 0
+        combos = itertools.islice(
+            itertools.product(*(rows for _, rows in factors)), _MAX_GROUP_COMBINATIONS
+        )
+        for combo in combos:
+            overrides = {
+                p: v
+                for (paths, _), row in zip(factors, combo, strict=True)
+                for p, v in zip(paths, row, strict=True)
+            }
+            try:
+                base.with_overrides(overrides)
+            except Exception as exc:
+                found += 1
+                if found <= _MAX_COMBINATION_PROBLEMS:
+                    where = ", ".join(f"{p}={v!r}" for p, v in overrides.items())
+                    problems.append(
+                        (
+                            "sweep",
+                            f"the combination {where} is not allowed: {_exception_text(exc)}",
+                        )
+                    )
+        if found > _MAX_COMBINATION_PROBLEMS:
+            problems.append(
+                ("sweep", f"... and {found - _MAX_COMBINATION_PROBLEMS} more such combinations")
+            )
+
+
+def _extremes(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The smallest and largest row (single numbers), else the first and last."""
+    if len(rows) <= 2:
+        return rows
+    if all(
+        len(r) == 1 and isinstance(r[0], int | float) and not isinstance(r[0], bool) for r in rows
+    ):
+        return [min(rows), max(rows)]
+    return [rows[0], rows[-1]]
 
 
 def _check_analysis(names: list[str], problems: list[tuple[str, str]]) -> None:

@@ -20,7 +20,7 @@ of comparisons between combinations.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +57,14 @@ def run_id(combination: int, replication: int, n_combinations: int, n_replicatio
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """Full factorial over ``grid`` (first key varies slowest)."""
+    return list(iter_grid_points(grid))
+
+
+def iter_grid_points(grid: Mapping[str, Sequence[Any]]) -> Iterator[dict[str, Any]]:
+    """Full factorial over ``grid``, one point at a time (first key varies slowest)."""
     keys = list(grid)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+    for values in itertools.product(*grid.values()):
+        yield dict(zip(keys, values, strict=True))
 
 
 def zip_points(zipped: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -118,16 +124,36 @@ def combinations(
 
     ``samples`` maps a design name (``latin_hypercube``, ``sobol``) to ``(n, ranges)``.
     """
-    parts = [grid_points(grid or {}), zip_points(zipped or {})]
+    return list(
+        iter_combinations(
+            grid=grid,
+            zipped=zipped,
+            samples=samples,
+            root_seed=root_seed,
+            integer_paths=integer_paths,
+        )
+    )
+
+
+def iter_combinations(
+    *,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    zipped: Mapping[str, Sequence[Any]] | None = None,
+    samples: Mapping[str, tuple[int, Mapping[str, tuple[float, float]]]] | None = None,
+    root_seed: int = 0,
+    integer_paths: frozenset[str] | set[str] = frozenset(),
+) -> Iterator[dict[str, Any]]:
+    """:func:`combinations` one at a time: the grid (the part that multiplies) is never held in
+    memory; the zip lists and sampled points are (they are as long as the config says)."""
+    inner = [zip_points(zipped or {})]
     for kind, (n, ranges) in (samples or {}).items():
-        parts.append(sample_points(kind, n, ranges, root_seed, integer_paths))
-    points = []
-    for combo in itertools.product(*parts):
-        merged: dict[str, Any] = {}
-        for part in combo:
-            merged.update(part)
-        points.append(merged)
-    return points
+        inner.append(sample_points(kind, n, ranges, root_seed, integer_paths))
+    for grid_point in iter_grid_points(grid or {}):
+        for combo in itertools.product(*inner):
+            merged: dict[str, Any] = dict(grid_point)
+            for part in combo:
+                merged.update(part)
+            yield merged
 
 
 def run_specs(
@@ -138,18 +164,43 @@ def run_specs(
     common_random_numbers: bool = False,
 ) -> list[RunSpec]:
     """Every run of the sweep, in (combination, replication) order."""
-    n_comb = len(points)
-    specs = []
-    for c, point in enumerate(points):
+    return list(
+        iter_run_specs(
+            points,
+            len(points),
+            replications,
+            root_seed,
+            common_random_numbers=common_random_numbers,
+        )
+    )
+
+
+def iter_run_specs(
+    points: Iterable[Mapping[str, Any]],
+    n_combinations: int,
+    replications: int,
+    root_seed: int,
+    *,
+    common_random_numbers: bool = False,
+    first_combination: int = 0,
+    replication_range: tuple[int, int] | None = None,
+    id_widths: tuple[int, int] | None = None,
+) -> Iterator[RunSpec]:
+    """Every run of the sweep, one at a time, in (combination, replication) order.
+
+    ``first_combination``, ``replication_range`` and ``id_widths`` serve a grown experiment
+    (``--resume`` with more replications or grid values): new combinations continue the
+    numbering, and run ids keep the widths of the experiment's first plan.
+    """
+    n_id_comb, n_id_reps = id_widths or (n_combinations, replications)
+    r_lo, r_hi = replication_range or (0, replications)
+    for c, point in enumerate(points, start=first_combination):
         point = dict(point)  # one dict per combination, shared by its replications (read-only)
-        for r in range(replications):
-            specs.append(
-                RunSpec(
-                    run_id=run_id(c, r, n_comb, replications),
-                    combination=c,
-                    replication=r,
-                    seed=run_seed(root_seed, c, r, common=common_random_numbers),
-                    overrides=point,
-                )
+        for r in range(r_lo, r_hi):
+            yield RunSpec(
+                run_id=run_id(c, r, n_id_comb, n_id_reps),
+                combination=c,
+                replication=r,
+                seed=run_seed(root_seed, c, r, common=common_random_numbers),
+                overrides=point,
             )
-    return specs

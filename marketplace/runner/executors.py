@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +60,27 @@ class Backend:
     slots: int  # tasks that can run at the same time
     address: str | None = None
     count_slots: Callable[[], int] | None = None  # Dask: workers may join (or leave) mid-sweep
+    aborted: bool = False
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM, an error): cancel queued tasks and end the workers
+        without waiting for running runs (their half-written folders are temporary ones that
+        ``--resume`` deletes). Safe to call twice."""
+        if self.aborted:
+            return
+        self.aborted = True
+        if isinstance(self.executor, ProcessPoolExecutor):
+            processes = list((getattr(self.executor, "_processes", None) or {}).values())
+            for proc in processes:
+                with contextlib.suppress(Exception):
+                    proc.kill()
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                with contextlib.suppress(Exception):
+                    proc.join(timeout=2)
+        else:
+            with contextlib.suppress(Exception):
+                self.executor.shutdown(wait=False, cancel_futures=True)
 
     def refresh(self) -> int:
         if self.count_slots is not None:
@@ -86,7 +109,12 @@ _PRELOAD = ["marketplace.runner.execute", "marketplace.model", "marketplace.anal
 
 
 def _exit_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:
-    """Pool-worker initializer: end this worker when the sweep's main process is gone.
+    """Pool-worker initializer: end this worker when the sweep's main process is gone, and
+    leave Ctrl-C to the parent.
+
+    Ctrl-C reaches every process of the terminal's group; a worker interrupted mid-task would
+    send a KeyboardInterrupt back through the pool's queues while the parent shuts the pool
+    down, which could hang it. The parent ends the workers itself (Backend.abort).
 
     A killed parent (SIGKILL, OOM) cannot shut its pool down, and forkserver workers are not its
     children, so without this they would finish their tasks and linger. Completed runs are
@@ -103,6 +131,7 @@ def _exit_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:
             except PermissionError:  # pid reused by another user's process: parent is gone
                 os._exit(1)
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
@@ -114,12 +143,29 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+_ADDRESS = re.compile(
+    r"^(?:(tcp|tls|ucx|ws|wss)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$"
+)
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a scheduler address that cannot be one (``notaurl``), before connecting."""
+    match = _ADDRESS.match(address.strip())
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        raise ValueError(
+            f"--scheduler {address!r} is not a Dask scheduler address; expected "
+            "[PROTOCOL://]HOST:PORT such as tcp://10.0.0.5:8786 (protocol tcp, tls, ucx, ws "
+            "or wss; port 1-65535)"
+        )
+
+
 @contextmanager
 def open_backend(
     workers: int | None = None, scheduler: str | None = None, *, connect_timeout: float = 30
 ) -> Iterator[Backend]:
     """Open the backend asked for, and close it (and only what it opened) on exit."""
     if scheduler:
+        check_scheduler_address(scheduler)
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - dask[distributed] is a dependency
@@ -134,9 +180,11 @@ def open_backend(
             try:
                 yield Backend(executor, "dask", max(1, count()), scheduler, count)
             finally:
-                executor.shutdown(wait=False)
+                with contextlib.suppress(Exception):
+                    executor.shutdown(wait=False)
         finally:
-            client.close()
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
         return
     n = workers or available_cores()
     if n < 1:
@@ -154,7 +202,9 @@ def open_backend(
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
     )
+    backend = Backend(pool, "process-pool", n)
     try:
-        yield Backend(pool, "process-pool", n)
+        yield backend
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not backend.aborted:
+            pool.shutdown(wait=True, cancel_futures=True)

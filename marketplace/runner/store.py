@@ -2,11 +2,14 @@
 
 ```
 results/<name>/
-  manifest.json            resolved config + hash, versions, git commit, seeds, times, run statuses
+  manifest.json            tool marker, resolved config + hash, the plan (which config produced
+                           which runs), versions, git commit, times, run counts (compact: its
+                           size does not grow with the number of runs)
   summary.parquet          one row per finished run: run_id, combination, replication, seed,
                            the swept parameters (dotted names) and every scalar metric
   <table>.parquet          each per-run metric table, concatenated with a leading run_id column
-  runs/<run_id>/run.json   parameters, seed, metrics, status (traceback when it failed)
+  runs/<run_id>/run.json   parameters, seed, metrics, status (traceback when it failed), and
+                           the name, size and SHA-256 of every file written beside it
   runs/<run_id>/<table>.parquet   the model's output tables and the run's metric tables
 ```
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import importlib.metadata
 import json
 import math
@@ -45,6 +49,9 @@ TOKEN = ".sweep_token"
 TMP_PREFIX = ".tmp-"
 # File names at the top of a results folder that a metric table may not take.
 RESERVED_TABLES = frozenset({"summary", "aggregate", "manifest", "run", "report"})
+# Marks a manifest as written by this runner: --force deletes only folders that carry it.
+TOOL = "jss-market runner"
+SCHEMA = 2
 
 
 class StoreError(Exception):
@@ -81,10 +88,27 @@ def dumps(obj: Any) -> str:
 
 
 def write_json_atomic(obj: Any, path: str | Path) -> None:
+    """Write through a temporary file renamed into place; a failed write (full disk) leaves
+    the old file and no temporary file behind."""
     path = Path(path)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    tmp.write_text(dumps(obj), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(dumps(obj), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def remove_stale_tmp(folder: str | Path) -> None:
+    """Delete temporary files and folders a killed writer left at the top of ``folder``."""
+    for entry in Path(folder).glob(f"{TMP_PREFIX}*"):
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
 
 def read_json(path: str | Path) -> Any:
@@ -111,8 +135,11 @@ def write_run(
     tmp = runs_path / f"{TMP_PREFIX}{run_id}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
+        files: dict[str, dict[str, Any]] = {}
         for name, df in (tables or {}).items():
             write_parquet(df, tmp / f"{name}.parquet")
+            files[f"{name}.parquet"] = _file_facts(tmp / f"{name}.parquet")
+        record = {**record, "files": files}  # what --resume checks before reusing the run
         (tmp / RUN_JSON).write_text(dumps(record), encoding="utf-8")
         if final.exists():  # a failed run being retried
             shutil.rmtree(final)
@@ -123,12 +150,52 @@ def write_run(
     return final
 
 
+def _file_facts(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def run_damage(run_dir: str | Path, record: Mapping[str, Any]) -> str | None:
+    """What is wrong with a finished run's files (missing, other size), or None when they are
+    as written. Folders of an older runner without the file list count as damaged."""
+    files = record.get("files")
+    if not isinstance(files, Mapping):
+        return "run.json lists no files"
+    for name, facts in files.items():
+        path = Path(run_dir) / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return f"{name} is missing"
+        if not isinstance(facts, Mapping) or size != facts.get("bytes"):
+            return f"{name} has {size} bytes, {facts.get('bytes')} were written"
+    return None
+
+
 def read_run(out_dir: str | Path, run_id: str) -> dict[str, Any] | None:
     path = runs_dir(out_dir) / run_id / RUN_JSON
     try:
-        return read_json(path)
-    except (FileNotFoundError, json.JSONDecodeError):
+        record = read_json(path)
+    except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
+
+
+def finished_run(out_dir: str | Path, spec: Any) -> dict[str, Any] | None:
+    """The record of ``spec``'s run if it finished (status ok), is the planned run (same seed
+    and swept values) and its files are as written; otherwise None, and a leftover folder of
+    the run is deleted so that it is run again."""
+    folder = runs_dir(out_dir) / spec.run_id
+    record = read_run(out_dir, spec.run_id)
+    if record is not None:
+        same = record.get("seed") == spec.seed and record.get("overrides") == _json_safe(
+            spec.overrides
+        )
+        if record.get("status") == "ok" and same and run_damage(folder, record) is None:
+            return record
+    if folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    return None
 
 
 def scan_finished(out_dir: str | Path, specs: Iterable[Any]) -> dict[str, dict[str, Any]]:
@@ -141,22 +208,11 @@ def scan_finished(out_dir: str | Path, specs: Iterable[Any]) -> dict[str, dict[s
     finished: dict[str, dict[str, Any]] = {}
     if not base.is_dir():
         return finished
-    for entry in base.iterdir():
-        if entry.name.startswith(TMP_PREFIX):
-            shutil.rmtree(entry, ignore_errors=True)
+    remove_stale_tmp(base)
     for spec in specs:
-        record = read_run(out_dir, spec.run_id)
-        if record is None:
-            if (base / spec.run_id).exists():
-                shutil.rmtree(base / spec.run_id, ignore_errors=True)
-            continue
-        same = record.get("seed") == spec.seed and record.get("overrides") == _json_safe(
-            spec.overrides
-        )
-        if record.get("status") == "ok" and same:
+        record = finished_run(out_dir, spec)
+        if record is not None:
             finished[spec.run_id] = record
-        else:
-            shutil.rmtree(base / spec.run_id, ignore_errors=True)
     return finished
 
 
@@ -164,45 +220,115 @@ def scan_finished(out_dir: str | Path, specs: Iterable[Any]) -> dict[str, dict[s
 # The results folder
 
 
-def prepare(out_dir: str | Path, *, config_hash: str, resume: bool, force: bool) -> dict | None:
-    """Check and create the results folder; return the previous manifest when resuming.
+def is_ours(manifest: Any) -> bool:
+    """Whether a parsed manifest.json was written by this runner (this or an older format:
+    older manifests carry the package name and a config hash)."""
+    if not isinstance(manifest, dict):
+        return False
+    if manifest.get("tool") == TOOL:
+        return True
+    package = manifest.get("package")
+    return (
+        isinstance(package, dict)
+        and package.get("name") == "jss-market"
+        and "config_hash" in manifest
+    )
 
-    * missing or empty folder: created (``--resume`` on a fresh folder simply starts);
-    * existing results folder: refused unless ``resume`` (same config hash required) or
-      ``force`` (deleted and started afresh);
-    * an existing, non-empty folder without ``manifest.json`` is never touched, even with force.
+
+def _check_parents(out: Path) -> None:
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            where = "" if parent == out else f" ({parent} is a file, so {out} cannot be made)"
+            raise StoreError(f"--out {out}: {parent} exists and is not a folder{where}")
+        if parent.is_dir():
+            if not os.access(parent, os.W_OK | os.X_OK) and parent != out:
+                raise StoreError(f"--out {out}: no permission to create folders in {parent}")
+            break
+
+
+def read_manifest(out_dir: str | Path) -> dict[str, Any]:
+    """The folder's manifest, or StoreError when it is unreadable or not ours."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        manifest = read_json(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(
+            f"{path} is damaged ({type(exc).__name__}: {exc}), so this cannot be recognised as "
+            "a results folder of this tool; nothing was changed: move the folder away or choose "
+            "another --out"
+        ) from None
+    if not is_ours(manifest):
+        raise StoreError(
+            f"{path} was not written by jss-market (not a results folder of this tool): "
+            "refusing to write into or delete the folder; choose another --out"
+        )
+    return manifest
+
+
+def check_folder(out_dir: str | Path, *, resume: bool, force: bool) -> dict | None:
+    """Decide, without writing anything, whether the results folder can be used as asked.
+
+    Returns the previous manifest when resuming a folder of this runner, else None. Raises
+    StoreError (folder left untouched) when:
+
+    * ``--out`` is, or lies below, a regular file;
+    * the folder is not empty and holds no manifest, a damaged one or someone else's
+      (never deleted, even with ``force``);
+    * the folder holds results and neither ``resume`` nor ``force`` was given.
     """
     out = Path(out_dir)
     if resume and force:
         raise StoreError("choose one of --resume and --force")
-    if out.exists() and not out.is_dir():
-        raise StoreError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        manifest_path = out / MANIFEST
-        if not manifest_path.is_file():
+    _check_parents(out)
+    if not out.is_dir():
+        return None
+    try:
+        empty = not any(out.iterdir())
+    except OSError as exc:
+        raise StoreError(f"--out {out}: cannot read the folder ({exc})") from None
+    if empty:
+        return None
+    if not (out / MANIFEST).is_file():
+        raise StoreError(
+            f"{out} exists, is not empty and holds no {MANIFEST}: not a results folder; "
+            "refusing to write into or delete it (choose another --out)"
+        )
+    previous = read_manifest(out)
+    if resume:
+        if previous.get("tool") != TOOL or previous.get("schema") != SCHEMA:
             raise StoreError(
-                f"{out} exists, is not empty and holds no {MANIFEST}: not a results folder; "
-                "refusing to write into or delete it (choose another --out)"
+                f"{out} holds results in an older format of this tool, which --resume cannot "
+                "extend; use --force to delete them and run again, or --out for a new folder"
             )
-        if resume:
-            previous = read_json(manifest_path)
-            if previous.get("config_hash") != config_hash:
-                raise StoreError(
-                    f"{out} holds results of a different configuration (config hash "
-                    f"{str(previous.get('config_hash'))[:12]} != {config_hash[:12]}); "
-                    "--resume only continues the same experiment: use --force to start over "
-                    "or --out for a new folder"
-                )
-            return previous
-        if force:
-            shutil.rmtree(out)
-        else:
-            raise StoreError(
-                f"{out} already holds results; use --resume to continue them or --force to "
-                "delete them and start again"
-            )
-    out.mkdir(parents=True, exist_ok=True)
-    return None
+        return previous
+    if force:
+        return None
+    raise StoreError(
+        f"{out} already holds results; use --resume to continue them or --force to "
+        "delete them and start again"
+    )
+
+
+def make_folder(out_dir: str | Path, *, force: bool) -> None:
+    """Create the results folder (after :func:`check_folder`); with ``force`` first delete the
+    results that are there (only a folder whose manifest this runner wrote)."""
+    out = Path(out_dir)
+    if force and (out / MANIFEST).is_file():
+        read_manifest(out)  # ours: checked again right before deleting
+        shutil.rmtree(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"--out {out}: cannot create the folder ({exc})") from None
+
+
+def prepare(out_dir: str | Path, *, config_hash: str, resume: bool, force: bool) -> dict | None:
+    """:func:`check_folder` then :func:`make_folder` (resuming requires the same config hash)."""
+    previous = check_folder(out_dir, resume=resume, force=force)
+    if previous is not None and previous.get("config_hash") != config_hash:
+        raise StoreError(f"{out_dir} holds results of a different configuration")
+    make_folder(out_dir, force=force)
+    return previous
 
 
 def new_token(out_dir: str | Path) -> str:
@@ -235,7 +361,7 @@ def build_summary(
     rows: list[dict[str, Any]] = []
     metric_names: list[str] = []
     tables: dict[str, list[pd.DataFrame]] = {}
-    for spec in sorted(specs, key=lambda s: s.run_id):
+    for spec in specs:  # in plan order; sorted by run_id below
         record = read_run(out, spec.run_id)
         if record is None or record.get("status") != "ok":
             continue

@@ -11,6 +11,7 @@ its CSV line is row + 1), the column, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "freelancer_id", "client_id", "start_week", "end_week", "earnings", "public_stars",
     "private_score", "end_reason",
 )
+# Weeks are parsed as float64, exact for whole numbers up to 2**53; above it two different weeks
+# can read as one (an end before its start would pass), so larger weeks are refused.
+MAX_WEEK = 2**53 - 1
 OPTIONAL_COLUMNS: tuple[str, ...] = ("contract_id", "paid_weeks", "client_flagged", "removed")
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
@@ -56,8 +60,21 @@ def _bad(row: int, column: str, value: Any, allowed: str) -> HistoryValidationEr
 def read_history_csv(path: str | Path) -> pd.DataFrame:
     """Read the CSV as text (every cell a string, empty cells ""), so validation sees raw values."""
     path = Path(path)
+    if path.is_dir():
+        raise HistoryValidationError(f"{path} is a folder; expected a CSV file",
+                                     value=str(path))
     if not path.is_file():
         raise HistoryValidationError(f"{path}: no such file", value=str(path))
+    try:  # pandas renames a repeated column ('earnings.1') and would score the first silently
+        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            names = [n.strip() for n in next(csv.reader(fh), [])]
+    except (OSError, csv.Error):
+        names = []
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise HistoryValidationError(
+            f"{path}: the header names column(s) {', '.join(repr(d) for d in dupes)} more than "
+            "once; each column may appear once", column=dupes[0], value=dupes[0])
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
@@ -79,8 +96,11 @@ def _numbers(df: pd.DataFrame, column: str, allowed: str, *, required: bool,
     """Float array of a numeric column (NaN where empty); raises on the first bad cell."""
     text = _text(df, column)
     empty = (text == "").to_numpy()
-    num = pd.to_numeric(text.where(~(text == ""), None), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan)
+    try:  # fast path: numpy's C parser on the whole column
+        num = np.where(empty, "nan", text.to_numpy(dtype=str)).astype(np.float64)
+    except ValueError:  # some cell is not a number: find it the slow way
+        num = pd.to_numeric(text.where(~(text == ""), None), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan)
     bad = (~empty & ~np.isfinite(num)) | (empty & required)
     with np.errstate(invalid="ignore"):
         bad |= ~empty & ((num < lo) | (num > hi))
@@ -139,10 +159,11 @@ def validate_history(df: pd.DataFrame) -> ParsedHistory:
             i = int(np.flatnonzero(empty)[0])
             raise _bad(i + 1, col, "", "a non-empty id")
         ids[col] = t.to_numpy(dtype=object)
-    start = _numbers(df, "start_week", "a whole number of weeks >= 0", required=True, lo=0,
+    start = _numbers(df, "start_week", f"a whole number of weeks from 0 to {MAX_WEEK}",
+                     required=True, lo=0, hi=MAX_WEEK,
                      whole=True)
-    end = _numbers(df, "end_week", "a whole number of weeks >= 0, or empty (ongoing)",
-                   required=False, lo=0, whole=True)
+    end = _numbers(df, "end_week", f"a whole number of weeks from 0 to {MAX_WEEK}, or empty "
+                   "(ongoing)", required=False, lo=0, hi=MAX_WEEK, whole=True)
     before = end < start
     if before.any():
         i = int(np.flatnonzero(before)[0])
@@ -165,8 +186,8 @@ def validate_history(df: pd.DataFrame) -> ParsedHistory:
                    else "one of " + ", ".join(END_REASONS))
         raise _bad(i + 1, "end_reason", reason_text.iloc[i], allowed)
     if "paid_weeks" in df.columns:
-        paid = _numbers(df, "paid_weeks", "a whole number of weeks >= 0, or empty",
-                        required=False, lo=0, whole=True)
+        paid = _numbers(df, "paid_weeks", f"a whole number of weeks from 0 to {MAX_WEEK}, or "
+                        "empty", required=False, lo=0, hi=MAX_WEEK, whole=True)
     else:
         paid = np.full(len(df), np.nan)
     if "contract_id" in df.columns:
@@ -191,6 +212,15 @@ def _round(x: float, digits: int = 2) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), digits)
 
 
+def _rounded_list(x: np.ndarray, digits: int = 2) -> list[float | None]:
+    """``[_round(v) for v in x]`` for a whole column (NaN/inf -> None)."""
+    finite = np.isfinite(x)
+    values = [round(v, digits) for v in np.where(finite, x, 0.0).tolist()]
+    if finite.all():
+        return values
+    return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
+
+
 @dataclass(frozen=True)
 class HistoryScore:
     """The scored history: one row per freelancer and one per contract."""
@@ -204,21 +234,37 @@ class HistoryScore:
     """row (1-based data row), contract_id, freelancer_id, client_id, outcome, weight, reason,
     windows (names of the windows the contract counts in at ``week``, space-separated)."""
 
-    def to_records(self) -> list[dict[str, Any]]:
-        """The JSON shape of ``marketplace jss --json``: one object per freelancer."""
-        by_f = {fid: g for fid, g in self.contracts.groupby("freelancer_id", sort=False)}
+    def to_records(self, *, windows: bool = False) -> list[dict[str, Any]]:
+        """The JSON shape of ``marketplace jss --json``: one object per freelancer, its contracts
+        in file order. ``windows=True`` adds each contract's windows (the table output).
+
+        Built from whole columns (one stable sort, one pass): linear in the number of contracts.
+        """
+        f = self.freelancers
+        c = self.contracts
+        codes = pd.Index(f["freelancer_id"]).get_indexer(c["freelancer_id"])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(f) + 1)).tolist()
+        cid = c["contract_id"].to_numpy(dtype=object)[order].astype(str).tolist()
+        outcome = c["outcome"].to_numpy(dtype=object)[order].tolist()
+        reason = c["reason"].to_numpy(dtype=object)[order].tolist()
+        weight = _rounded_list(c["weight"].to_numpy(dtype=np.float64)[order])
+        win = c["windows"].to_numpy(dtype=object)[order].tolist() if windows else None
+        jss = _rounded_list(f["jss"].to_numpy(dtype=np.float64))
+        scores = {n: _rounded_list(f[_col(n)].to_numpy(dtype=np.float64)) for n in SCORE_NAMES}
         out = []
-        for rec in self.freelancers.itertuples(index=False):
-            g = by_f.get(rec.freelancer_id)
-            contracts = [] if g is None else [
-                {"contract_id": str(c.contract_id), "outcome": c.outcome,
-                 "weight": _round(c.weight), "reason": c.reason}
-                for c in g.itertuples(index=False)
-            ]
+        for i, fid in enumerate(f["freelancer_id"].astype(str).tolist()):
+            contracts = []
+            for k in range(bounds[i], bounds[i + 1]):
+                rec = {"contract_id": cid[k], "outcome": outcome[k], "weight": weight[k],
+                       "reason": reason[k]}
+                if win is not None:
+                    rec["windows"] = win[k]
+                contracts.append(rec)
             out.append({
-                "freelancer_id": str(rec.freelancer_id),
-                "jss": _round(rec.jss),
-                "windows": {name: _round(getattr(rec, _col(name))) for name in SCORE_NAMES},
+                "freelancer_id": fid,
+                "jss": jss[i],
+                "windows": {name: scores[name][i] for name in SCORE_NAMES},
                 "contracts": contracts,
             })
         return out
@@ -243,9 +289,9 @@ def score_history(
     latest = int(np.nanmax(np.concatenate([h.start_week, h.end_week])))
     if week is None:
         week = latest
-    elif week < 0 or int(week) != week:
+    elif week < 0 or int(week) != week or week > MAX_WEEK:
         raise HistoryValidationError(f"--week {week!r} is not allowed; expected a whole number "
-                                     "of weeks >= 0", column="week", value=week)
+                                     f"of weeks from 0 to {MAX_WEEK}", column="week", value=week)
     week = int(week)
     rows = np.flatnonzero(h.start_week <= week)
     if rows.size == 0:
@@ -291,11 +337,14 @@ def score_history(
     counted = outcome < 3
     if rules.missing_feedback == "negative_if_large_share":
         counted |= reason == REASONS.index("no_feedback")
-    in_windows = [
-        " ".join(n for n, length in zip(WINDOW_NAMES, rules.window_weeks, strict=True)
-                 if a < length) if ok else ""
-        for a, ok in zip(age, counted, strict=True)
-    ]
+    # one bit per window, then a lookup of the joined names (no Python loop over contracts)
+    bits = np.zeros(age.shape, dtype=np.int64)
+    for i, length in enumerate(rules.window_weeks):
+        bits |= (age < length).astype(np.int64) << i
+    bits[~counted] = 0
+    names = np.array([" ".join(n for i, n in enumerate(WINDOW_NAMES) if code >> i & 1)
+                      for code in range(1 << len(WINDOW_NAMES))], dtype=object)
+    in_windows = names[bits]
     contracts = pd.DataFrame({
         "row": rows + 1,
         "contract_id": h.contract_id[rows],
