@@ -25,7 +25,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from marketplace.runner import design
+from marketplace.runner import design, sensitivity_design
+from marketplace.runner.sensitivity_design import SensitivityDesign
 
 SAMPLING_DESIGNS = ("latin_hypercube", "sobol")
 # Config mappings keyed by dotted parameter paths (``--set`` keeps the rest of the path whole).
@@ -34,6 +35,7 @@ _DOTTED_KEY_MAPS = {
     ("sweep", "zip"),
     ("sweep", "latin_hypercube", "ranges"),
     ("sweep", "sobol", "ranges"),
+    ("sweep", "sensitivity", "parameters"),
 }
 _MAX_LISTED = 12
 
@@ -82,6 +84,9 @@ class SweepConfig(_Strict):
     )
     latin_hypercube: SamplingDesign | None = None
     sobol: SamplingDesign | None = None
+    sensitivity: SensitivityDesign | None = Field(
+        default=None, description="global sensitivity study (Morris or Sobol sample by SALib)"
+    )
     replications: int = Field(default=1, ge=1, description="runs per combination")
     seed: int = Field(default=0, ge=0, description="root seed of every replication seed")
     common_random_numbers: bool = Field(
@@ -136,6 +141,7 @@ class ExperimentConfig(_Strict):
         cfg._base_params = _resolve_base(cfg.model, problems)
         if cfg._base_params is not None:
             _check_sweep(cfg.sweep, cfg._base_params, problems)
+            _check_sensitivity(cfg.sweep, cfg._base_params, problems)
         _check_analysis(cfg.analysis, problems)
         if problems:
             raise ConfigError(problems, source)
@@ -154,12 +160,20 @@ class ExperimentConfig(_Strict):
             d = getattr(s, kind)
             if d is not None:
                 paths += list(d.ranges)
+        if s.sensitivity is not None:
+            paths += list(s.sensitivity.parameters)
         return paths
 
     @cached_property
     def points(self) -> list[dict[str, Any]]:
         """Every parameter combination (dotted path -> value), in combination-index order."""
         s = self.sweep
+        if s.sensitivity is not None:  # exclusive with the other designs (checked)
+            return sensitivity_design.sample_points(
+                s.sensitivity,
+                s.seed,
+                _integer_paths(type(self._base_params), self.swept_paths()),
+            )
         samples = {
             k: (getattr(s, k).n, getattr(s, k).ranges)
             for k in SAMPLING_DESIGNS
@@ -542,6 +556,12 @@ def _check_sweep(sweep: SweepConfig, base: Any, problems: list[tuple[str, str]])
                 msg = _check_value(base, where, path, value)
                 if msg:
                     problems.append((where, msg))
+
+
+def _check_sensitivity(sweep: SweepConfig, base: Any, problems: list[tuple[str, str]]) -> None:
+    sensitivity_design.check(
+        sweep, base, problems, schema_paths(type(base)), _check_value, _suggest, _strip
+    )
 
 
 def _check_analysis(names: list[str], problems: list[tuple[str, str]]) -> None:
