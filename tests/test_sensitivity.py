@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from marketplace.analysis import sensitivity as SA
 from marketplace.analysis.metrics import auc_se
 from marketplace.cli import app
-from marketplace.runner.config import ExperimentConfig
+from marketplace.runner.config import ConfigError, ExperimentConfig
 from marketplace.runner.run import run_experiment
 from marketplace.runner.sensitivity_design import SensitivityDesign, sample_matrix
 
@@ -157,7 +157,7 @@ def test_config_errors_exit_2_name_the_field_write_nothing(tmp_path, sensitivity
 
 def test_sensitivity_is_not_combined_with_a_grid():
     raw = {**TINY, "sweep": {**TINY["sweep"], "grid": {"clients.dispute_prob": [0.1, 0.2]}}}
-    with pytest.raises(Exception, match="sweep.sensitivity: cannot be combined with sweep.grid"):
+    with pytest.raises(ConfigError, match=r"sweep\.sensitivity: cannot be combined with grid"):
         ExperimentConfig.from_dict(raw)
 
 

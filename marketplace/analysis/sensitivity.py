@@ -573,3 +573,27 @@ def robustness_lines(rob: Robustness | None, sample_name: str) -> list[str]:
                          f"{r.share_robust_upper_third:.0%} |")
         lines.append("")
     return lines
+
+
+def load(results_dir: Any) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any] | None]:
+    """(manifest, summary, sensitivity design or None) of a stored results folder."""
+    import json
+    from pathlib import Path
+
+    results_dir = Path(results_dir)
+    manifest = json.loads((results_dir / "manifest.json").read_text())
+    summary = pd.read_parquet(results_dir / "summary.parquet")
+    return manifest, summary, sensitivity_spec(manifest)
+
+
+def sensitivity_markdown(results_dir: Any) -> str:
+    """The report's sections "What decides the answer" and the robustness of the 90 line, rebuilt
+    from a results folder's summary by the code behind `marketplace report` (for notebooks)."""
+    manifest, summary, spec = load(results_dir)
+    lines: list[str] = []
+    if spec is not None:
+        res = sensitivity_indices(summary, spec, seed=int(manifest.get("root_seed") or 0))
+        lines += report_lines(res, spec, int(manifest.get("replications") or 1))
+    rob = robustness(summary, manifest.get("swept_parameters") or [])
+    lines += robustness_lines(rob, f"`{manifest.get('name', '')}`")
+    return "\n".join(lines)

@@ -117,7 +117,7 @@ def check(sweep: Any, base: Any, problems: list[tuple[str, str]], known: Mapping
     where = "sweep.sensitivity"
     others = [k for k in ("grid", "zip", "latin_hypercube", "sobol") if getattr(sweep, k)]
     if others:
-        problems.append((where, "cannot be combined with sweep." + ", sweep.".join(others)
+        problems.append((where, "cannot be combined with " + ", ".join(others)
                          + " (each sample point must be one combination); use one design"))
     if design.method == "morris":
         if design.trajectories is None:
