@@ -549,7 +549,7 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
             method = str(res.indices["method"].iloc[0])
             metrics = list(dict.fromkeys(res.indices["metric"]))
             mlabels = {m: METRIC_INFO.get(m, (m,))[0] for m in metrics}
-            plabels = {p: SA.parameter_label(p) for p in ctx.by}
+            plabels = {p: SA.parameter_label(p, 60) for p in ctx.by}
             caption = ("Morris: mu_star (mean absolute elementary effect, 95% CI) and sigma, "
                        if method == "morris" else
                        "Sobol: total-order ST and first-order S1 indices (95% CI), ")

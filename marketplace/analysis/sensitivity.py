@@ -145,7 +145,7 @@ def _first_clause(text: str) -> str:
     return text
 
 
-def parameter_label(path: str, max_chars: int = 70) -> str:
+def parameter_label(path: str, max_chars: int = 90) -> str:
     """A parameter's name in words: the first clause of its schema description (a mix share reads
     'Shares of rater types: dishonest'); the dotted path when the schema does not know it."""
     try:
@@ -236,7 +236,9 @@ def sensitivity_indices(summary: pd.DataFrame, spec: Mapping[str, Any],
         n_blocks = int(keep.sum()) // size
         if n_blocks < 2:
             unit = "trajectories" if method == "morris" else "Saltelli blocks"
-            skipped[metric] = f"only {n_blocks} complete {unit} with a value (need 2)"
+            skipped[metric] = (f"defined at {int(np.isfinite(y).sum())} of {y.size} sample points,"
+                               f" leaving {n_blocks} complete {unit} (SALib needs every point of "
+                               f"a {unit[:-1]}; 2 at least)")
             continue
         xk, yk = x[keep], y[keep]
         if np.nanstd(yk) == 0:
@@ -517,9 +519,18 @@ def report_lines(result: SensitivityResult, spec: Mapping[str, Any], n_replicati
         share = ""
         if method == "sobol":
             total = float(np.nansum(top["S1"]))
-            share = (f" Alone, these explain {total:.0%} of its variance (sum of S1); the rest "
-                     f"is other parameters, interactions and run-to-run noise.")
-        lines.append(f"- **{_metric_label(metric)}** (`{metric}`) is decided mainly by "
+            width = float(np.nanmedian(top["S1_ci_high"] - top["S1_ci_low"]))
+            if 0.0 <= total <= 1.0 and width <= 0.5:
+                share = (f" Alone, these explain {total:.0%} of its variance (sum of S1); the "
+                         f"rest is other parameters, interactions and run-to-run noise.")
+            else:
+                share = (f" (The S1 CIs are too wide, median {width:.2g}, to read the indices as "
+                         f"shares of variance: the sample is too small.)")
+        used = int(idx.loc[idx["metric"] == metric, "n_points"].iloc[0])
+        partial = (f" (from {used // block_size(spec)} of {n_points(spec) // block_size(spec)} "
+                   f"{'trajectories' if method == 'morris' else 'Saltelli blocks'}: the metric is "
+                   f"undefined at some points)" if used < n_points(spec) else "")
+        lines.append(f"- **{_metric_label(metric)}** (`{metric}`){partial} is decided mainly by "
                      + "; ".join(parts) + "." + share)
     lines.append("")
     if method == "sobol" and not idx.empty:
