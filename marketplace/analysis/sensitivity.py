@@ -235,10 +235,11 @@ def sensitivity_indices(summary: pd.DataFrame, spec: Mapping[str, Any],
         keep = _complete_blocks(x, y, size)
         n_blocks = int(keep.sum()) // size
         if n_blocks < 2:
-            unit = "trajectories" if method == "morris" else "Saltelli blocks"
+            one, unit = (("trajectory", "trajectories") if method == "morris"
+                         else ("Saltelli block", "Saltelli blocks"))
             skipped[metric] = (f"defined at {int(np.isfinite(y).sum())} of {y.size} sample points,"
                                f" leaving {n_blocks} complete {unit} (SALib needs every point of "
-                               f"a {unit[:-1]}; 2 at least)")
+                               f"a {one}; 2 at least)")
             continue
         xk, yk = x[keep], y[keep]
         if np.nanstd(yk) == 0:
