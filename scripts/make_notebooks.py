@@ -375,10 +375,107 @@ def getting_started_notebook() -> nbformat.NotebookNode:
     return _finish(cells, "getting-started")
 
 
+SENSITIVITY_NOTEBOOK = "08_sensitivity.ipynb"
+
+
+def sensitivity_notebook() -> nbformat.NotebookNode:
+    """The global sensitivity study (issue 12): which assumptions decide the answers."""
+    cells = [
+        _md("""
+            # What decides the answer: global sensitivity analysis
+
+            **Question** (issue 12, experiments `sensitivity` (Morris) and `sensitivity_sobol`):
+            the headline answers rest on parameters that no data pin down, marked [A] in the ODD.
+            Which of them move each headline metric, by how much and which way, and over what
+            share of the plausible parameter space is a freelancer just above 90 better than one
+            just below with 95% confidence?
+
+            This notebook only reads stored results: the indices are computed by SALib from
+            `summary.parquet` by the same code as `marketplace report` (stored as
+            `sensitivity.parquet`), and the figures come from the report's plotting functions.
+            The written reports are
+            [`results/sensitivity/report.md`](../results/sensitivity/report.md) and
+            [`results/sensitivity_sobol/report.md`](../results/sensitivity_sobol/report.md).
+            To regenerate: `marketplace run experiments/sensitivity.yaml` and
+            `marketplace run experiments/sensitivity_sobol.yaml`.
+            """),
+        _code("""
+            results_dir = "../results/sensitivity"  # Morris study (papermill parameter)
+            sobol_dir = "../results/sensitivity_sobol"  # Sobol study; skipped when absent
+            """, metadata={"tags": ["parameters"]}),
+        _code("""
+            %matplotlib inline
+            from pathlib import Path
+
+            from IPython.display import Markdown, display
+
+            from marketplace import results
+            from marketplace.analysis import sensitivity as SA
+
+            studies = {"Morris": results.resolve_path(results_dir)}
+            if (Path(sobol_dir) / "summary.parquet").is_file():  # the Sobol study, once run
+                studies["Sobol"] = results.resolve_path(sobol_dir)
+            for method, folder in studies.items():
+                manifest, summary, spec = SA.load(folder)
+                display(Markdown(
+                    f"**{method}** (`{folder}`): {len(summary)} finished runs of "
+                    f"{manifest.get('n_runs')} ({SA.n_points(spec)} sample points of "
+                    f"{len(spec['parameters'])} parameters x {manifest.get('replications')} "
+                    f"replication(s)), root seed {manifest.get('root_seed')}"))
+            """),
+        _md("""
+            ## Parameters and their ranges
+
+            Each parameter's name in words comes from the model's schema (`ModelParams`); the
+            ranges are the experiment's.
+            """),
+        _code("""
+            import pandas as pd
+
+            manifest, summary, spec = SA.load(studies["Morris"])
+            pd.DataFrame([{"parameter": p, "meaning": SA.parameter_label(p),
+                           "low": e["bounds"][0], "high": e["bounds"][1]}
+                          for p, e in SA.parameter_specs(spec).items()])
+            """),
+        _md("""
+            ## What decides the answer
+
+            For each headline metric, the parameters that account for most of its variation and
+            what each does to it; then the verdict on the 90 line over the sampled space.
+            """),
+        _code("""
+            for method, folder in studies.items():
+                display(Markdown(f"### {method}"), Markdown(SA.sensitivity_markdown(folder)))
+            """),
+        _md("""
+            ## Figures
+
+            Every figure of each study's report, rebuilt from the stored tables by
+            `marketplace.analysis.report.experiment_figures`, with its caption.
+            """),
+        _code("""
+            for method, folder in studies.items():
+                for stem, (caption, figure) in results.load(folder).figures().items():
+                    display(Markdown(f"**{stem}**: {caption}"), figure)
+            """),
+        _md("""
+            ## Going further
+
+            - `pd.read_parquet(Path(results_dir) / "sensitivity.parquet")`: every index (metric,
+              parameter, method, index, value, conf, ci_low, ci_high, n_points).
+            - `SA.ranking(indices, metric)`: one metric's parameters, most influential first.
+            - `SA.robustness_verdict(results_dir)`: the verdict on the 90 line as one paragraph;
+              `pd.read_parquet(Path(results_dir) / "robustness.parquet")` has it per sample point.
+            """),
+    ]
+    return _finish(cells, "sensitivity")
+
+
 def all_notebooks() -> dict[str, nbformat.NotebookNode]:
     """File name -> notebook (cells only, no outputs)."""
     out = {"00_getting_started.ipynb": getting_started_notebook()}
     out.update({e.filename: experiment_notebook(e) for e in EXPERIMENTS})
+    out[SENSITIVITY_NOTEBOOK] = sensitivity_notebook()
     return out
 
 

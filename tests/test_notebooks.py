@@ -97,6 +97,30 @@ def test_experiment_notebook_on_fresh_results(experiment, small_results, tmp_pat
         assert METRIC_INFO[metric][0] in text
 
 
+@pytest.mark.timeout(300)
+def test_sensitivity_notebook_on_fresh_results(tmp_path):
+    from marketplace.runner.config import ExperimentConfig
+    from marketplace.runner.run import run_experiment
+
+    raw = {
+        "name": "tiny_sensitivity",
+        "model": {"n_freelancers": 150, "weeks": 40, "burn_in_weeks": 10},
+        "sweep": {"sensitivity": {"method": "morris", "trajectories": 2, "parameters": {
+            "clients.utility.quality_signal_noise": [0.05, 5.0],
+            "clients.private_bias": [0.0, 2.0]}}, "seed": 5},
+        "outputs": {"snapshot_every_weeks": 10, "model_tables": False},
+        "analysis": ["sensitivity"],
+    }
+    out = tmp_path / "results"
+    assert run_experiment(ExperimentConfig.from_dict(raw), out, workers=1, quiet=True).ok
+    name = generator.SENSITIVITY_NOTEBOOK
+    nb = _execute(name, tmp_path / name,
+                  {"results_dir": str(out), "sobol_dir": str(tmp_path / "absent")})
+    assert _images(nb) == len(_report_figures(out)) > 0
+    text = _text(nb)
+    assert "What decides the answer" in text and "Standard deviation of the private read" in text
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda e: e.name)
@@ -157,5 +181,9 @@ def test_committed_notebook_outputs_are_current_and_clean(notebook):
     if notebook == GETTING_STARTED:
         assert _images(nb) == 2, hint
     else:
-        folder = (NOTEBOOKS / executor.parameters(nb)["results_dir"]).resolve()
-        assert _images(nb) == len(_report_figures(folder)) > 0, hint
+        params = executor.parameters(nb)
+        folder = (NOTEBOOKS / params["results_dir"]).resolve()
+        expected = len(_report_figures(folder))
+        if "sobol_dir" in params:  # 08_sensitivity also shows the Sobol study's figures
+            expected += len(_report_figures((NOTEBOOKS / params["sobol_dir"]).resolve()))
+        assert _images(nb) == expected > 0, hint

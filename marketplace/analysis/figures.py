@@ -355,6 +355,87 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
     return fig
 
 
+@_styled
+def sensitivity_indices(indices: pd.DataFrame, metrics: Sequence[str],
+                        metric_labels: dict[str, str] | None = None,
+                        parameter_labels: dict[str, str] | None = None,
+                        max_parameters: int = 12) -> Figure:
+    """Sensitivity indices of each metric (table `sensitivity.parquet`), one panel per metric,
+    parameters sorted by influence with their 95% CIs (SALib's bootstrap).
+
+    Morris: mu_star (dot, CI whiskers) and sigma (open marker). Sobol: total order ST (dot, CI)
+    and first order S1 (open marker, CI).
+    """
+    metrics = [m for m in metrics if m in set(indices["metric"])]
+    if not metrics:
+        fig = Figure(figsize=FIG_SIZE, layout="constrained")
+        return _no_data(fig, fig.subplots(), "sensitivity indices")
+    method = str(indices["method"].iloc[0])
+    main, second = ("mu_star", "sigma") if method == "morris" else ("ST", "S1")
+    plabel = parameter_labels or {}
+    n = len(metrics)
+    cols = min(2, n)
+    nrows = math.ceil(n / cols)
+    n_par = min(max_parameters, indices.loc[indices["index"] == main, "parameter"].nunique())
+    fig = Figure(figsize=(7.2 * cols, (0.26 * n_par + 1.0) * nrows), layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
+    for ax, metric in zip(axes, metrics, strict=False):
+        rows = indices.loc[indices["metric"] == metric]
+        a = rows.loc[rows["index"] == main].set_index("parameter")
+        b = rows.loc[rows["index"] == second].set_index("parameter").reindex(a.index)
+        a = a.sort_values("value", ascending=False).head(max_parameters)
+        b = b.reindex(a.index)
+        y = np.arange(len(a))[::-1]
+        err = np.nan_to_num(np.vstack([a["value"] - a["ci_low"], a["ci_high"] - a["value"]]))
+        ax.errorbar(a["value"], y, xerr=err, fmt="o", color="C0", capsize=2, markersize=4,
+                    label=main)
+        berr = np.nan_to_num(np.vstack([b["value"] - b["ci_low"], b["ci_high"] - b["value"]]))
+        ax.errorbar(b["value"], y - 0.25, xerr=berr, fmt="o", mfc="none", color="C1",
+                    capsize=2, markersize=4, label=second)
+        ax.axvline(0.0, color="0.6", linewidth=0.8)
+        ax.set_yticks(y, [plabel.get(p, p) for p in a.index], fontsize=7.5)
+        ax.set_title((metric_labels or {}).get(metric, metric))
+        ax.set_xlabel("index (95% CI)" if method == "sobol" else
+                      "mean |elementary effect| per full range (95% CI)")
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    axes[0].legend(loc="lower right")
+    what = "Morris elementary effects" if method == "morris" else "Sobol indices"
+    fig.suptitle(f"What decides each headline metric: {what}")
+    return fig
+
+
+@_styled
+def robustness_map(points: pd.DataFrame, parameters: Sequence[str], null: float,
+                   metric_label: str, parameter_labels: dict[str, str] | None = None) -> Figure:
+    """The per-point estimate of the above-vs-below-90 comparison (with its 95% CI) against the
+    parameters that separate robust points from the rest; filled = CI above `null`."""
+    parameters = list(parameters)[:4]
+    n = max(1, len(parameters))
+    cols = min(2, n)
+    nrows = math.ceil(n / cols)
+    fig = Figure(figsize=(4.4 * cols, 3.2 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
+    robust = points["robust"].to_numpy(bool)
+    for ax, p in zip(axes, parameters, strict=False):
+        x = points[p].to_numpy(float)
+        est = points["estimate"].to_numpy(float)
+        err = np.nan_to_num(np.vstack([est - points["ci_low"], points["ci_high"] - est]))
+        for mask, style, label in ((robust, {"color": "C0"}, "CI above null"),
+                                   (~robust, {"color": "C3", "mfc": "none"}, "not robust")):
+            ax.errorbar(x[mask], est[mask], yerr=err[:, mask], fmt="o", markersize=3,
+                        elinewidth=0.6, capsize=0, label=label, **style)
+        ax.axhline(null, **CUTOFF_STYLE)
+        ax.set_xlabel((parameter_labels or {}).get(p, p), fontsize=8)
+        ax.set_ylabel(metric_label)
+    for ax in axes[len(parameters):]:
+        ax.set_visible(False)
+    if parameters:
+        axes[0].legend(loc="best")
+    fig.suptitle("Is just above 90 better than just below? Each sampled point, 95% CI")
+    return fig
+
+
 # ----------------------------------------------------------------------------- saving
 
 

@@ -86,6 +86,8 @@ METRIC_NAMES: tuple[str, ...] = (
     "quality_gap_90",
     "quality_gap_90_d",
     "p_above_beats_below_90",
+    "quality_gap_90_se",
+    "p_above_beats_below_90_se",
     "auc_top_quartile",
     "precision_90",
     "recall_90",
@@ -147,6 +149,12 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
     "p_above_beats_below_90": ("P(just above beats just below)", "Probability that a freelancer "
                                "at JSS [90, 92) has higher true quality than one at [88, 90).",
                                ".3f"),
+    "quality_gap_90_se": ("SE of the quality gap at 90", "Within-run standard error of "
+                          "quality_gap_90 (Welch: sqrt(var_above/n_above + var_below/n_below)).",
+                          ".4f"),
+    "p_above_beats_below_90_se": ("SE of P(just above beats just below)", "Within-run standard "
+                                  "error of p_above_beats_below_90 (Hanley & McNeil 1982).",
+                                  ".4f"),
     "auc_top_quartile": ("AUC for top quartile", "AUC of JSS for telling top-quartile true "
                          "quality from the rest (0.5 = no information).", ".3f"),
     "precision_90": ("precision of JSS >= 90", "Share of freelancers passing a 90 filter who are "
@@ -287,6 +295,18 @@ def auc(scores_positive: Any, scores_negative: Any) -> float:
     return float(u / (a.size * b.size))
 
 
+def auc_se(area: float, n_positive: int, n_negative: int) -> float:
+    """Standard error of an AUC (Hanley & McNeil 1982, exponential approximation), so that a run
+    can say whether its AUC differs from 0.5; NaN for an undefined AUC."""
+    if not math.isfinite(area) or n_positive < 1 or n_negative < 1:
+        return math.nan
+    q1 = area / (2.0 - area)
+    q2 = 2.0 * area * area / (1.0 + area)
+    var = (area * (1.0 - area) + (n_positive - 1) * (q1 - area * area)
+           + (n_negative - 1) * (q2 - area * area)) / (n_positive * n_negative)
+    return math.sqrt(max(var, 0.0))
+
+
 def cohens_d(a: Any, b: Any) -> float:
     """(mean a - mean b) / pooled standard deviation (ddof 1)."""
     a = np.asarray(a, dtype=float)
@@ -351,8 +371,10 @@ def _validity(scored: pd.DataFrame, active: pd.DataFrame, notes: _Notes) -> tupl
     if above.size >= MIN_GROUP and below.size >= MIN_GROUP:
         out["quality_gap_90"] = float(above.mean() - below.mean())
         out["quality_gap_90_d"] = cohens_d(above, below)
+        out["quality_gap_90_se"] = math.sqrt(above.var(ddof=1) / above.size
+                                             + below.var(ddof=1) / below.size)
     else:
-        for m in ("quality_gap_90", "quality_gap_90_d"):
+        for m in ("quality_gap_90", "quality_gap_90_d", "quality_gap_90_se"):
             notes.add(m, f"too few scored freelancers in [90,95) ({above.size}) or [85,90) "
                          f"({below.size})")
 
@@ -360,7 +382,10 @@ def _validity(scored: pd.DataFrame, active: pd.DataFrame, notes: _Notes) -> tupl
     just_below = q[(jss >= 88) & (jss < 90)]
     if just_above.size >= 1 and just_below.size >= 1:
         out["p_above_beats_below_90"] = auc(just_above, just_below)
+        out["p_above_beats_below_90_se"] = auc_se(out["p_above_beats_below_90"],
+                                                  just_above.size, just_below.size)
     else:
+        notes.add("p_above_beats_below_90_se", "no scored freelancers on one side of 90")
         notes.add("p_above_beats_below_90", f"no scored freelancers in [90,92) ({just_above.size})"
                                             f" or [88,90) ({just_below.size})")
 

@@ -32,6 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from marketplace.analysis import figures as F
+from marketplace.analysis import sensitivity as SA
 from marketplace.analysis.aggregate import aggregate_summary, bootstrap_diff_ci
 from marketplace.analysis.metrics import HISTORY_BAND_COLUMNS, METRIC_INFO
 
@@ -126,7 +127,24 @@ ANALYSES: dict[str, Analysis] = {
         (),
         ("parameter_sweep",),
     ),
+    "sensitivity": Analysis(
+        "What decides the answer",
+        "Which assumptions (parameters with no empirical source) move each headline metric, and "
+        "which way (global sensitivity analysis with SALib: Morris or Sobol)?",
+        (),
+        ("sensitivity_indices",),
+    ),
+    "robustness": Analysis(
+        "Is 90 meaningful across the plausible parameter space?",
+        "Over what share of the sampled parameter space is a freelancer just above 90 better "
+        "than one just below with 95% confidence, and where not?",
+        (),
+        ("robustness",),
+    ),
 }
+SPECIAL_SECTIONS = ("sensitivity", "robustness")
+"""Sections rendered from the whole sample (sensitivity.parquet, robustness.parquet) rather than
+per combination; they say nothing for an experiment without a sample."""
 
 # The canonical experiments' names stand for their sets of sections, so a config may say
 # `analysis: [threshold_validity]` (the form in the experiment-config example of the docs).
@@ -139,6 +157,7 @@ ANALYSIS_PRESETS: dict[str, tuple[str, ...]] = {
     "rule_eras": ("validity", "threshold", "volatility", "newcomers", "bunching", "sweep"),
     "client_filters": ("market", "newcomers", "concentration", "validity", "sweep"),
     "client_choice": ("concentration", "market", "validity", "newcomers", "sweep"),
+    "sensitivity": ("sensitivity", "robustness"),
 }
 
 
@@ -162,6 +181,30 @@ class _Context:
     aggregate: pd.DataFrame
     combos: pd.DataFrame  # one row per combination: the by columns, "combo" label, "n_runs"
     tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    seed: int = 0
+    _sensitivity: Any = None
+    _robustness: Any = None
+
+    @property
+    def sensitivity_spec(self) -> dict[str, Any] | None:
+        return SA.sensitivity_spec(self.manifest)
+
+    def sensitivity(self) -> SA.SensitivityResult | None:
+        """SALib indices of the headline metrics (None without a sensitivity design)."""
+        spec = self.sensitivity_spec
+        if spec is None:
+            return None
+        if self._sensitivity is None:
+            self._sensitivity = SA.sensitivity_indices(self.summary, spec, seed=self.seed)
+        return self._sensitivity
+
+    def robustness(self) -> SA.Robustness | None:
+        """Per-point verdict on the 90 line (None without at least two sampled points)."""
+        if len(self.combos) < 2:
+            return None
+        if self._robustness is None:
+            self._robustness = SA.robustness(self.summary, self.by) or False
+        return self._robustness or None
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A concatenated metric table with each run's combination label and swept values."""
@@ -188,6 +231,10 @@ def build_report(results_dir: str | Path, analyses: Sequence[str] | None = None,
     """
     ctx, names = _load(results_dir, analyses, seed, stored_aggregate=False)
     _write_parquet(ctx.aggregate, ctx.results_dir / AGGREGATE_FILE)
+    if "sensitivity" in names and ctx.sensitivity() is not None:
+        _write_parquet(ctx.sensitivity().indices, ctx.results_dir / SA.SENSITIVITY_FILE)
+    if "robustness" in names and ctx.robustness() is not None:
+        _write_parquet(ctx.robustness().points, ctx.results_dir / SA.ROBUSTNESS_FILE)
     figure_links = _make_figures(ctx, names)
     text = _render(ctx, names, figure_links)
     path = ctx.results_dir / REPORT_FILE
@@ -239,7 +286,7 @@ def _load(results_dir: str | Path, analyses: Sequence[str] | None, seed: int | N
     else:
         aggregate = aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
     combos = _combinations(summary, by)
-    return _Context(results_dir, manifest, summary, by, aggregate, combos), names
+    return _Context(results_dir, manifest, summary, by, aggregate, combos, seed=seed), names
 
 
 def _analyses(manifest: dict[str, Any], analyses: Sequence[str] | None) -> list[str]:
@@ -491,8 +538,34 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                     emit(stem, f"JSS against true quality ({label}; runs pooled).",
                          lambda rows=rows: F.jss_quality_hexbin(rows))
         elif name == "parameter_sweep":
+            if ctx.sensitivity_spec is not None:  # a sample is not a sweep: no per-value lines
+                continue
             for stem, caption, build in _sweep_figures(ctx, names):
                 emit(stem, caption, build)
+        elif name == "sensitivity_indices" and ctx.sensitivity() is not None:
+            res = ctx.sensitivity()
+            if res.indices.empty:
+                continue
+            method = str(res.indices["method"].iloc[0])
+            metrics = list(dict.fromkeys(res.indices["metric"]))
+            mlabels = {m: METRIC_INFO.get(m, (m,))[0] for m in metrics}
+            plabels = {p: SA.parameter_label(p, 60) for p in ctx.by}
+            caption = ("Morris: mu_star (mean absolute elementary effect, 95% CI) and sigma, "
+                       if method == "morris" else
+                       "Sobol: total-order ST and first-order S1 indices (95% CI), ")
+            emit(f"sensitivity_{method}", caption + "parameters sorted by influence, one panel "
+                 "per headline metric.",
+                 lambda res=res, metrics=metrics, mlabels=mlabels, plabels=plabels:
+                 F.sensitivity_indices(res.indices, metrics, mlabels, plabels))
+        elif name == "robustness" and ctx.robustness() is not None:
+            rob = ctx.robustness()
+            params = [p for p in rob.regions["parameter"]] or list(ctx.by)
+            emit("robustness_90", "P(just above 90 beats just below) at each sampled point "
+                 "(95% CI), against the parameters that most separate robust points from the "
+                 "rest.",
+                 lambda rob=rob, params=params: F.robustness_map(
+                     rob.points, params, 0.5, METRIC_INFO["p_above_beats_below_90"][0],
+                     {p: SA.parameter_label(p) for p in params}))
     return specs
 
 
@@ -549,6 +622,11 @@ def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]
     lines += ["## Findings", ""]
     for name in names:
         analysis = ANALYSES[name]
+        if name == "sensitivity" and ctx.sensitivity() is not None:
+            lines += SA.report_lines(ctx.sensitivity(), ctx.sensitivity_spec,
+                                     int(m.get("replications") or 1))
+        elif name == "robustness" and len(ctx.combos) >= 2:
+            lines += SA.robustness_lines(ctx.robustness(), f"`{m.get('name', '')}`")
         if not analysis.metrics:
             continue
         lines += [f"### {analysis.title}", "", f"*{analysis.question}*", ""]
@@ -572,7 +650,11 @@ def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]
         for caption, stem in figure_links:
             lines += [f"**{caption}** ([PDF]({FIGURES_DIR}/{stem}.pdf))", "",
                       f"![{caption}]({FIGURES_DIR}/{stem}.png)", ""]
-    lines += _all_metrics_table(ctx)
+    if ctx.sensitivity_spec is None:
+        lines += _all_metrics_table(ctx)
+    else:  # hundreds of sample points: the per-point table is summary.parquet itself
+        lines += ["## All metrics", "", "One row per sample point and replication in "
+                  f"`summary.parquet`; the indices in `{SA.SENSITIVITY_FILE}`.", ""]
     lines += _caveats(ctx)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -610,7 +692,16 @@ def _configuration(ctx: _Context) -> list[str]:
             f" (failed: {counts.get('failed', 0)})" if counts else "")),
     ]
     lines += [f"- {k}: {v}" for k, v in rows if v not in (None, "")]
-    if ctx.by:
+    spec = ctx.sensitivity_spec
+    if spec is not None:
+        lines.append(f"- sensitivity design: {spec.get('method')}, {SA.n_points(spec)} sample "
+                     "points; parameters and bounds:")
+        for p, entry in SA.parameter_specs(spec).items():
+            low, high = entry["bounds"]
+            dist = entry.get("distribution") or "unif"
+            lines.append(f"  - `{p}` ({SA.parameter_label(p)}): [{low:g}, {high:g}]"
+                         + ("" if dist == "unif" else f", {dist}"))
+    elif ctx.by:
         lines.append("- swept parameters:")
         for p in ctx.by:
             values = ", ".join(F.format_value(v) for v in ctx.combos[p].drop_duplicates())

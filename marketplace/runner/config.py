@@ -34,7 +34,8 @@ from pydantic import (
     field_validator,
 )
 
-from marketplace.runner import design
+from marketplace.runner import design, sensitivity_design
+from marketplace.runner.sensitivity_design import SensitivityDesign
 
 SAMPLING_DESIGNS = ("latin_hypercube", "sobol")
 # Config mappings keyed by dotted parameter paths (``--set`` keeps the rest of the path whole).
@@ -43,6 +44,7 @@ _DOTTED_KEY_MAPS = {
     ("sweep", "zip"),
     ("sweep", "latin_hypercube", "ranges"),
     ("sweep", "sobol", "ranges"),
+    ("sweep", "sensitivity", "parameters"),
 }
 _MAX_LISTED = 12
 
@@ -108,6 +110,9 @@ class SweepConfig(_Strict):
     )
     latin_hypercube: SamplingDesign | None = None
     sobol: SamplingDesign | None = None
+    sensitivity: SensitivityDesign | None = Field(
+        default=None, description="global sensitivity study (Morris or Sobol sample by SALib)"
+    )
     replications: int = Field(default=1, ge=1, description="runs per combination")
     seed: int = Field(default=0, ge=0, description="root seed of every replication seed")
     common_random_numbers: bool = Field(
@@ -162,6 +167,7 @@ class ExperimentConfig(_Strict):
         cfg._base_params = _resolve_base(cfg.model, problems)
         if cfg._base_params is not None:
             _check_sweep(cfg.sweep, cfg._base_params, problems)
+            _check_sensitivity(cfg.sweep, cfg._base_params, problems)
             if not problems:
                 _check_combinations(cfg.sweep, cfg._base_params, type(cfg._base_params), problems)
         _check_analysis(cfg.analysis, problems)
@@ -182,12 +188,16 @@ class ExperimentConfig(_Strict):
             d = getattr(s, kind)
             if d is not None:
                 paths += list(d.ranges)
+        if s.sensitivity is not None:
+            paths += list(s.sensitivity.parameters)
         return paths
 
     @property
     def n_combinations(self) -> int:
         """How many parameter combinations the sweep has (computed, never materialised)."""
         s = self.sweep
+        if s.sensitivity is not None:  # exclusive with the other designs (checked)
+            return s.sensitivity.n_points()
         n = math.prod(len(v) for v in s.grid.values())
         if s.zip:
             n *= len(next(iter(s.zip.values())))
@@ -206,6 +216,12 @@ class ExperimentConfig(_Strict):
         one at a time (a grid of a million combinations is never held in memory). ``grid``
         replaces the sweep's grid (an earlier generation of a grown experiment)."""
         s = self.sweep
+        if s.sensitivity is not None:  # exclusive with the other designs (checked)
+            return sensitivity_design.sample_points(
+                s.sensitivity,
+                s.seed,
+                _integer_paths(type(self._base_params), self.swept_paths()),
+            )
         samples = {
             k: (getattr(s, k).n, getattr(s, k).ranges)
             for k in SAMPLING_DESIGNS
@@ -761,6 +777,12 @@ def _extremes(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     ):
         return [min(rows), max(rows)]
     return [rows[0], rows[-1]]
+
+
+def _check_sensitivity(sweep: SweepConfig, base: Any, problems: list[tuple[str, str]]) -> None:
+    sensitivity_design.check(
+        sweep, base, problems, schema_paths(type(base)), _check_value, _suggest, _strip
+    )
 
 
 def _check_analysis(names: list[str], problems: list[tuple[str, str]]) -> None:
