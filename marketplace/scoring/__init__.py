@@ -4,6 +4,15 @@ See docs/architecture.md section 1 for the interface and docs/ODD.md section 7.1
 its source and every assumption.
 """
 
+from .alternatives import (
+    SCORE_CHOICES,
+    AlternativeScores,
+    alternative_scores,
+    client_rating_weights,
+    client_reputation_scores,
+    score_history_alternatives,
+    to_jss_scale,
+)
 from .badges import BadgeState, large_contract_flags, update_badges
 from .fees import freelancer_fee_usd
 from .flagging import contract_client_flagged, flag_clients
@@ -28,6 +37,7 @@ from .perk import PerkState, select_removals
 from .rules import (
     DEFAULT_RULES,
     ERAS,
+    AlternativeRules,
     RULE_FIELDS,
     RULE_SET_NAMES,
     SCORE_NAMES,
@@ -38,6 +48,14 @@ from .rules import (
 from .weights import contract_weights
 
 __all__ = [
+    "SCORE_CHOICES",
+    "AlternativeRules",
+    "AlternativeScores",
+    "alternative_scores",
+    "client_rating_weights",
+    "client_reputation_scores",
+    "score_history_alternatives",
+    "to_jss_scale",
     "DEFAULT_RULES",
     "END_REASONS",
     "ERAS",
