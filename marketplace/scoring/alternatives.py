@@ -194,6 +194,7 @@ def alternative_scores(
     reason=None,
     private_score=None,
     client_weight=None,
+    rater_weight=None,
     n_clients: int | None = None,
     jss: JSSResult | None = None,
 ) -> AlternativeScores:
@@ -205,8 +206,9 @@ def alternative_scores(
     EPP equals the plain success share. ``private_score`` (0-10, NaN = none) feeds the rater
     weights of the debiased score (each contract's client judged on its other freelancers,
     :func:`client_rating_weights`), unless ``client_weight`` (one weight per client index) is
-    given; with neither, every client weighs 1. ``jss``: a JSSResult already computed for the same
-    contracts (else it is computed here).
+    given, or ``rater_weight`` (one weight per contract, e.g. from
+    ``client_rating_weights(..., per_contract=True)``); with none, every client weighs 1.
+    ``jss``: a JSSResult already computed for the same contracts (else it is computed here).
     """
     alt = rules.alternatives
     n = int(n_freelancers)
@@ -225,7 +227,9 @@ def alternative_scores(
         silent = np.zeros(f.size, bool)
 
     m_clients = int(n_clients if n_clients is not None else (c.max() + 1 if c.size else 0))
-    if client_weight is not None:
+    if rater_weight is not None:
+        cw = np.asarray(rater_weight, dtype=np.float64)
+    elif client_weight is not None:
         cw = np.asarray(client_weight, dtype=np.float64)[c] if c.size else np.zeros(0)
     elif private_score is not None and c.size:
         ended = ~np.isnan(ew) & (ew <= week)
