@@ -939,10 +939,11 @@ def freelancer_sample(active: pd.DataFrame, rows: int = SAMPLE_ROWS, seed: int =
 # ----------------------------------------------------------------------------- entry point
 
 
-def _policy_metrics(contracts, freelancers, clients, params, notes):
+def _policy_metrics(contracts, freelancers, clients, params, notes, timeseries):
+    """Counterfactual scoring with every alternative score (analysis/policy.py, issue 14)."""
     from marketplace.analysis.policy import policy_metrics
 
-    return policy_metrics(contracts, freelancers, clients, params, notes)
+    return policy_metrics(contracts, freelancers, clients, params, notes, timeseries)
 
 
 def _guarded(names: tuple[str, ...], notes: _Notes, fn: Callable[[], Any], default: Any) -> Any:
@@ -1014,7 +1015,7 @@ def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_R
         (("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values()),
          lambda: _one_negative(contracts, scored, params, final_week, notes)),
         (POLICY_METRIC_NAMES,
-         lambda: _policy_metrics(contracts, freelancers, clients, params, notes)),
+         lambda: _policy_metrics(contracts, freelancers, clients, params, notes, timeseries)),
     ]
     for names, compute in groups:
         result = _guarded(names, notes, compute, {})

@@ -73,12 +73,31 @@ SCORE_LABELS = {"jss": "JSS", "bayes": "Bayesian mean", "wilson": "Wilson lower 
 POLICY_METRIC_NAMES: tuple[str, ...] = (
     *(f"{base}_{k}" for base in POLICY_BASES for k in SCORE_KEYS),
     *(f"{base}_market" for base in POLICY_BASES if base != "cutoff"),
+    "platform_fees_usd",
 )
 POLICY_METRIC_INFO: dict[str, tuple[str, str, str]] = {
-    f"{base}_{k}": (f"{label} ({SCORE_LABELS[k]})", meaning, fmt)
-    for base, (label, meaning, fmt) in POLICY_BASES.items()
-    for k in (*SCORE_KEYS, "market") if f"{base}_{k}" in POLICY_METRIC_NAMES
+    **{f"{base}_{k}": (f"{label} ({SCORE_LABELS[k]})", meaning, fmt)
+       for base, (label, meaning, fmt) in POLICY_BASES.items()
+       for k in (*SCORE_KEYS, "market") if f"{base}_{k}" in POLICY_METRIC_NAMES},
+    "platform_fees_usd": ("platform fees (USD)", "Freelancer fees the platform kept in the "
+                          "analysed period, net of fees returned with refunds (USD).", ",.0f"),
 }
+
+POLICY_TABLE_METRICS: tuple[str, ...] = (
+    # informativeness
+    "spearman_quality_market", "auc_top_quartile_market", "p_above_beats_below_market",
+    # what clients get
+    "mean_quality_hired", "mean_delivered_quality", "refunds_usd",
+    # newcomers
+    "newcomer_never_hired_share", "first_hire_weeks_median", "newcomers_admitted_market",
+    # concentration
+    "gini_jobs", "gini_earnings", "top10_earnings_share",
+    # volatility
+    "drop_one_liar_market", "volatility_market",
+    # platform
+    "platform_fees_usd",
+)
+"""Columns of the policy table (issue 14 item 5) and the report's policy section."""
 
 
 def _num(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -223,17 +242,37 @@ def score_metrics(scores: dict[str, np.ndarray], quality: np.ndarray, jss_ref: n
     return out
 
 
+def platform_fees(timeseries: pd.DataFrame | None, start: float) -> dict[str, float]:
+    """``platform_fees_usd``: fees of the analysed period (weekly series, net of refunds)."""
+    if timeseries is None or "platform_fees_usd" not in timeseries.columns:
+        return {}
+    rows = timeseries.loc[_num(timeseries, "week") >= start]
+    return {"platform_fees_usd": float(np.nansum(_num(rows, "platform_fees_usd")))}
+
+
 def policy_metrics(contracts: pd.DataFrame | None, freelancers: pd.DataFrame,
-                   clients: pd.DataFrame | None, params: Any, notes: Any = None
+                   clients: pd.DataFrame | None, params: Any, notes: Any = None,
+                   timeseries: pd.DataFrame | None = None
                    ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """The counterfactual-scoring scalars (``POLICY_METRIC_NAMES``) and the
     ``policy_scores_by_week`` table of one run (see the module docstring)."""
+
+    fees = platform_fees(timeseries, float(_param(params, "burn_in_weeks", 0)))
+    out, tables = _policy_metrics(contracts, freelancers, clients, params, notes)
+    out.update(fees)
+    return out, tables
+
+
+def _policy_metrics(contracts: pd.DataFrame | None, freelancers: pd.DataFrame,
+                    clients: pd.DataFrame | None, params: Any, notes: Any = None
+                    ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     from marketplace.analysis.metrics import _rules_for
 
     def note(reason: str) -> None:
         if notes is not None:
             for m in POLICY_METRIC_NAMES:
-                notes.add(m, reason)
+                if m != "platform_fees_usd":
+                    notes.add(m, reason)
 
     if contracts is None or len(contracts) == 0:
         note("no contract table")
