@@ -18,7 +18,8 @@ same contract weights as the JSS (job units: size, long-term extra, cap). With `
   :func:`client_rating_weights`): ``sum(w_c S) / sum(w_c N)``.
 * **jss-interval**: the displayed JSS with a Bayesian interval. The 24-month outcome shares get a
   Dirichlet posterior with ``bayes_prior_strength`` pseudo-outcomes spread as the market's shares;
-  the JSS's standard deviation is ``100 sd(p_success - p_negative)`` and the interval is
+  the JSS's standard deviation is ``100 sd(p_success - p_negative)`` (prior shares: the Bayes
+  prior mean for successes, the market's negative share, each at least 1%) and the interval is
   ``JSS -/+ z sd`` (clipped to 0-100, ``z`` at ``confidence_level``). Its lower end is the score.
 
 ``AlternativeScores.score(name)`` puts every score on the 0-100 scale of the JSS (share x 100;
@@ -271,8 +272,10 @@ def alternative_scores(
         jss = job_success_scores(f, c, ew, out, w, week=week, n_freelancers=n, rules=rules,
                                  reason=reason)
     # Dirichlet posterior over (success, neutral, negative) shares; sd of p_s - p_neg
-    share_s = total_s / total_n if total_n > 0 else 1 / 3
-    share_x = total_x / total_n if total_n > 0 else 1 / 3
+    # prior shares: the Bayes prior mean for successes and the market's negative share, each
+    # kept off 0 so that a spotless market still leaves uncertainty
+    share_s = min(m, 0.98)
+    share_x = min(max(total_x / total_n if total_n > 0 else 0.1, 0.01), 1.0 - share_s)
     a_s, a_x = share_s * k + s_w, share_x * k + x_w
     a_total = k + n_w
     var = (a_s * (a_total - a_s) + a_x * (a_total - a_x) + 2 * a_s * a_x) / (
