@@ -29,7 +29,7 @@ def jss_run():
 
 @pytest.mark.parametrize("score", ["bayes", "wilson", "epp", "debiased", "jss-interval"])
 def test_market_runs_on_each_score_and_shows_it(score):
-    params, out = _run(**{"platform.score": score})
+    _, out = _run(**{"platform.score": score})
     final = out.final_freelancers
     act = final.loc[final["active"]]
     shown = act["market_score"].notna()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -238,7 +239,7 @@ def test_epp_falls_as_silent_unhappy_clients_rise_while_jss_does_not():
         r = score_one(out, reasons=reasons)
         epp.append(r.score("epp")[0])
         jss.append(r.score("jss")[0])
-    assert all(b < a for a, b in zip(epp, epp[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(epp))
     assert len(set(jss)) == 1 and jss[0] == 100
 
 
