@@ -42,9 +42,16 @@ def jss(
     ] = "upwork-2023",
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print JSON, one object per freelancer.")] = False,
+    score: Annotated[str | None, typer.Option(
+        "--score", help="Alternative score instead of the JSS windows: bayes, wilson, epp, "
+        "debiased, jss-interval (or jss) (docs/ODD.md 7.1.12).")] = None,
 ) -> None:
     """Score a contract history: each freelancer's JSS and windows, each contract's outcome."""
     import json
+
+    if score is not None:
+        _alternative_score(outcomes_csv, week, rules, score, as_json)
+        return
 
     from marketplace.scoring import get_rules
     from marketplace.scoring.history import (
@@ -65,6 +72,55 @@ def jss(
         typer.echo("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]")
         return
     _print_jss_tables(scored)
+
+
+def _alternative_score(outcomes_csv: Path, week: int | None, rules: str, score: str,
+                       as_json: bool) -> None:
+    """``marketplace jss FILE --score NAME``: one row per freelancer with that score."""
+    import json
+
+    from marketplace.scoring import get_rules
+    from marketplace.scoring.alternatives import (
+        SCORE_CHOICES,
+        SCORE_COLUMNS,
+        score_history_alternatives,
+        score_key,
+    )
+    from marketplace.scoring.history import HistoryValidationError, read_history_csv
+
+    if score not in SCORE_CHOICES:
+        typer.echo(f"error: --score {score!r} is not allowed; expected one of "
+                   f"{', '.join(SCORE_CHOICES)}", err=True)
+        raise typer.Exit(2)
+    try:
+        table = score_history_alternatives(read_history_csv(outcomes_csv), week=week,
+                                           rules=get_rules(rules))
+    except (HistoryValidationError, ValueError) as exc:
+        typer.echo(f"error: {outcomes_csv}: {exc}" if isinstance(exc, HistoryValidationError)
+                   and exc.row is not None else f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    table = table.rename(columns={f"score_{score_key(score)}": "score"})
+    cols = ["freelancer_id", "score", *SCORE_COLUMNS[score], "n_outcomes", "n_contracts"]
+    view = table[cols]
+    if as_json:
+        records = [{k: (None if isinstance(v, float) and v != v else
+                        round(v, 2) if isinstance(v, float) else
+                        int(v) if k.startswith("n_") else str(v))
+                    for k, v in zip(cols, row, strict=True)}
+                   for row in view.itertuples(index=False)]
+        typer.echo(json.dumps(records, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title=f"{score} score at week {table.attrs['week']} ({table.attrs['rules']} "
+                "rules; 0-100, '-' = not shown)")
+    for col in cols:
+        out.add_column(col, justify="left" if col == "freelancer_id" else "right")
+    for row in view.itertuples(index=False):
+        out.add_row(*(str(v) if not isinstance(v, float) else ("-" if v != v else f"{v:.1f}")
+                      for v in row))
+    Console().print(out)
 
 
 def _print_jss_tables(scored) -> None:

@@ -131,6 +131,23 @@ EXPERIMENTS = (
          "mean_quality_hired", "proposals_read_per_hire"),
         issue=8,
     ),
+    Experiment(
+        9, "policy_alternatives", "Would another score tell better freelancers apart?",
+        "The market runs on the JSS or on an alternative score (a Bayesian shrunk success share, "
+        "the Wilson lower bound, EPP where silence counts, a rater-debiased share, or the lower "
+        "end of a JSS interval), with and without two-sided reputation. Which score ranks true "
+        "quality best, and what does each cost clients, newcomers, the spread of work, the "
+        "volatility after one lying client, and the platform's fees? Metrics ending in `_market` "
+        "belong to the score the market ran on; `_<score>` ones score the same histories again "
+        "with every alternative.",
+        "It is interesting that Upwork has never provided any evidence to either freelancers or "
+        "clients that freelancers with a JSS of 89 or lower provide significantly different "
+        "quality work than freelancers with a JSS of 90 or above.",
+        ("spearman_quality_market", "auc_top_quartile_market", "p_above_beats_below_market",
+         "mean_quality_hired", "newcomer_never_hired_share", "newcomers_admitted_market",
+         "gini_jobs", "drop_one_liar_market", "volatility_market", "platform_fees_usd"),
+        issue=14,
+    ),
 )
 
 

@@ -152,7 +152,8 @@ def test_notebooks_hold_the_generators_cells():
 def test_every_canonical_experiment_has_a_notebook_with_a_results_parameter():
     names = {e.name for e in EXPERIMENTS}
     assert names == {"threshold_validity", "dishonest_raters", "refund_chasing",
-                     "newcomer_volatility", "rule_eras", "client_filters", "client_choice"}
+                     "newcomer_volatility", "rule_eras", "client_filters", "client_choice",
+                     "policy_alternatives"}
     from marketplace.analysis.metrics import METRIC_INFO
 
     for e in EXPERIMENTS:

@@ -439,6 +439,69 @@ def robustness_map(points: pd.DataFrame, parameters: Sequence[str], null: float,
 # ----------------------------------------------------------------------------- saving
 
 
+@_styled
+def counterfactual_scores(summary: pd.DataFrame, bases: Sequence[str] | None = None,
+                          labels: dict[str, str] | None = None) -> Figure:
+    """Every score on the same ground truth: for each metric family ``<base>_<score>`` of the
+    counterfactual scoring (``analysis.policy``), the across-run mean and 95% bootstrap CI of each
+    score, from the runs in ``summary`` (one row per run; select the runs first, e.g. the market
+    running on the JSS)."""
+    from marketplace.analysis.policy import POLICY_BASES, SCORE_KEYS, SCORE_LABELS
+
+    bases = [b for b in (bases or ("spearman_quality", "auc_top_quartile",
+                                   "p_above_beats_below", "drop_one_liar",
+                                   "newcomers_admitted", "volatility"))
+             if any(f"{b}_{k}" in summary.columns for k in SCORE_KEYS)]
+    n = max(1, len(bases))
+    cols = min(3, n)
+    nrows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.9 * cols, 2.6 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False).ravel()
+    if not bases:
+        return _no_data(fig, axes[0], "no counterfactual-score metrics")
+    ypos = np.arange(len(SCORE_KEYS))
+    for k, (ax, base) in enumerate(zip(axes, bases, strict=False)):
+        rows = []
+        for i, key in enumerate(SCORE_KEYS):
+            col = f"{base}_{key}"
+            values = (pd.to_numeric(summary[col], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan) if col in summary.columns else np.array([]))
+            rows.append(bootstrap_mean_ci(values, seed=(k, i), n_resamples=CI_RESAMPLES)[:3])
+        mean, low, high = (np.array(v, dtype=float) for v in zip(*rows, strict=True))
+        err = np.vstack([mean - low, high - mean])
+        ax.errorbar(mean, ypos, xerr=np.nan_to_num(err), fmt="o", capsize=3, color="C0")
+        ax.set_yticks(ypos, [SCORE_LABELS[key] for key in SCORE_KEYS] if k % cols == 0
+                      else [""] * len(SCORE_KEYS))
+        ax.invert_yaxis()
+        ax.set_title((labels or {}).get(base, POLICY_BASES[base][0]), fontsize="medium")
+    for ax in axes[len(bases):]:
+        ax.set_visible(False)
+    return fig
+
+
+@_styled
+def score_validity_by_week(by_week: pd.DataFrame, metric: str = "spearman_quality") -> Figure:
+    """`metric` of every score at each snapshot week (table `policy_scores_by_week`, runs pooled:
+    mean over runs with 95% CI), one line per score."""
+    from marketplace.analysis.policy import SCORE_KEYS, SCORE_LABELS
+
+    fig = Figure(figsize=FIG_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    if by_week is None or by_week.empty:
+        return _no_data(fig, ax, "no policy_scores_by_week table")
+    for i, key in enumerate(SCORE_KEYS):
+        rows = by_week.loc[by_week["score"].astype(str) == key]
+        if rows.empty:
+            continue
+        s = _mean_ci_by(rows, "week", metric)
+        ax.plot(s["week"], s["mean"], marker="o", color=f"C{i}", label=SCORE_LABELS[key])
+        ax.fill_between(s["week"], s["ci_low"], s["ci_high"], color=f"C{i}", alpha=0.15)
+    ax.set_xlabel("Week")
+    ax.set_ylabel("Spearman(score, true quality)" if metric == "spearman_quality" else metric)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
 def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 150) -> list[Path]:
     """Write `<stem>.png` and `<stem>.pdf` (each written to a temporary file, then renamed)."""
     stem = Path(path_stem)

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
+
 log = logging.getLogger(__name__)
 
 CUTOFF = 90.0
@@ -132,6 +134,8 @@ METRIC_NAMES: tuple[str, ...] = (
     # volatility: one negative outcome
     "jss_drop_after_one_negative",
     *HISTORY_BAND_COLUMNS.values(),
+    # counterfactual scoring with every alternative score (analysis/policy.py, issue 14)
+    *POLICY_METRIC_NAMES,
 )
 """Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
 
@@ -232,11 +236,12 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
     **{col: (f"JSS drop after one negative, {band} outcomes",
              f"The same for freelancers with {band} counted outcomes.", ".1f")
        for band, col in HISTORY_BAND_COLUMNS.items()},
+    **POLICY_METRIC_INFO,
 }
 """Label, one-line meaning and number format of every metric (used by the report and figures)."""
 
 TABLE_NAMES = ("precision_recall", "jss_bands", "one_negative_drop", "freelancer_sample",
-               "metric_notes")
+               "metric_notes", "policy_scores_by_week")
 
 
 class _Notes:
@@ -959,6 +964,13 @@ def freelancer_sample(active: pd.DataFrame, rows: int = SAMPLE_ROWS, seed: int =
 # ----------------------------------------------------------------------------- entry point
 
 
+def _policy_metrics(contracts, freelancers, clients, params, notes, timeseries):
+    """Counterfactual scoring with every alternative score (analysis/policy.py, issue 14)."""
+    from marketplace.analysis.policy import policy_metrics
+
+    return policy_metrics(contracts, freelancers, clients, params, notes, timeseries)
+
+
 def _guarded(names: tuple[str, ...], notes: _Notes, fn: Callable[[], Any], default: Any) -> Any:
     """Run one metric group; on an unexpected error log it, note it, and give NaNs."""
     try:
@@ -1027,6 +1039,8 @@ def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_R
          lambda: _newcomers(final, start, notes)),
         (("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values()),
          lambda: _one_negative(contracts, scored, params, final_week, notes)),
+        (POLICY_METRIC_NAMES,
+         lambda: _policy_metrics(contracts, freelancers, clients, params, notes, timeseries)),
     ]
     for names, compute in groups:
         result = _guarded(names, notes, compute, {})

@@ -35,6 +35,7 @@ from marketplace.analysis import figures as F
 from marketplace.analysis import sensitivity as SA
 from marketplace.analysis.aggregate import aggregate_summary, bootstrap_diff_ci
 from marketplace.analysis.metrics import HISTORY_BAND_COLUMNS, METRIC_INFO
+from marketplace.analysis.policy import POLICY_TABLE_METRICS
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,15 @@ ANALYSES: dict[str, Analysis] = {
         ("gini_jobs", "random_allocation_gini_jobs", "gini_earnings", "top10_earnings_share",
          "top20_earnings_share", "never_hired_share", "spearman_quality_jobs"),
     ),
+    "policy": Analysis(
+        "Would another score tell better freelancers apart?",
+        "With the market running on each score (and with or without client reputation): how well "
+        "does the score rank true quality, what do clients get, what happens to newcomers, how "
+        "concentrated is the work, how much does one lying client move the score, and what does "
+        "the platform earn? Metrics with `_market` are those of the score the market ran on.",
+        POLICY_TABLE_METRICS,
+        ("counterfactual_scores", "policy_scores_by_week"),
+    ),
     "sweep": Analysis(
         "How do the answers change with the swept parameters?",
         "Each swept parameter against the key metrics of the other analyses.",
@@ -158,6 +168,8 @@ ANALYSIS_PRESETS: dict[str, tuple[str, ...]] = {
     "client_filters": ("market", "newcomers", "concentration", "validity", "sweep"),
     "client_choice": ("concentration", "market", "validity", "newcomers", "sweep"),
     "sensitivity": ("sensitivity", "robustness"),
+    "policy_alternatives": ("policy", "validity", "market", "newcomers", "concentration",
+                            "sweep"),
 }
 
 
@@ -537,6 +549,25 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                 else:
                     emit(stem, f"JSS against true quality ({label}; runs pooled).",
                          lambda rows=rows: F.jss_quality_hexbin(rows))
+        elif name == "counterfactual_scores":
+            runs = ctx.summary
+            if "platform.score" in runs.columns:
+                runs = runs.loc[runs["platform.score"].astype(str) == "jss"]
+            if "platform.client_reputation" in runs.columns and len(runs):
+                runs = runs.loc[~runs["platform.client_reputation"].astype(bool)]
+            if runs.empty:
+                runs = ctx.summary
+            emit(name, "Every score on the same histories: the market runs on the JSS and each "
+                 "freelancer's history is scored again with every alternative (mean over runs, "
+                 "95% bootstrap CI).", lambda runs=runs: F.counterfactual_scores(runs))
+        elif name == "policy_scores_by_week":
+            df = ctx.table("policy_scores_by_week")
+            if df is None or df.empty:
+                log.warning("figure %s skipped: no policy_scores_by_week table", name)
+                continue
+            emit(name, "Spearman(score, true quality) of every score at each snapshot week "
+                 "(mean over runs, 95% CI), all runs pooled.",
+                 lambda df=df: F.score_validity_by_week(df))
         elif name == "parameter_sweep":
             if ctx.sensitivity_spec is not None:  # a sample is not a sweep: no per-value lines
                 continue
@@ -608,6 +639,31 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
 # ----------------------------------------------------------------------------- markdown
 
 
+def policy_table(aggregate: pd.DataFrame, by: Sequence[str],
+                 metrics: Sequence[str] = POLICY_TABLE_METRICS) -> list[str]:
+    """Markdown lines of the policy table (issue 14 item 5): one row per market score (and
+    client-reputation setting when swept), one column per outcome, mean [95% CI] over runs."""
+    agg = aggregate.loc[aggregate["metric"].isin(metrics)]
+    if agg.empty:
+        return ["(no policy metrics in this experiment)"]
+    by = [b for b in by if b in agg.columns]
+    metrics = [m for m in metrics if m in set(agg["metric"])]
+    header = [_short(b) for b in by] + [METRIC_INFO.get(m, (m,))[0] for m in metrics]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    keys = agg[by].drop_duplicates() if by else pd.DataFrame([{}])
+    for _, key in keys.iterrows():
+        rows = agg
+        for b in by:
+            rows = rows.loc[rows[b] == key[b]]
+        cells = [F.format_value(key[b]) for b in by]
+        for m in metrics:
+            r = rows.loc[rows["metric"] == m]
+            cells.append("n/a" if r.empty else _cell(r.iloc[0]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, "", "Mean over runs [95% bootstrap CI]; `_market` = the score the market "
+            "ran on (docs/outputs.md).", ""]
+
+
 def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]) -> str:
     m = ctx.manifest
     seed = int(m.get("root_seed") or 0)
@@ -642,6 +698,8 @@ def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]
                         lines.append(f"- {s}")
                         lines += [f"  {t}" for t in _special_sentences(ctx, ci, metric)]
                 lines.append("")
+        if name == "policy":
+            lines += ["#### Table for the README", "", *policy_table(ctx.aggregate, ctx.by), ""]
         contrasts = [c for metric in analysis.metrics for c in _contrasts(ctx, metric, seed)]
         if contrasts:
             lines += ["Across the sweep:", ""] + [f"- {c}" for c in contrasts] + [""]

@@ -122,7 +122,7 @@ class Freelancer(mesa.Agent):
         p = model.p.freelancers
         if p.pricing == "quality":
             return np.exp(base)
-        r = (np.nan_to_num(s.jss[idx], nan=0.0) / 100.0 + 0.25 * s.top_rated[idx]
+        r = (np.nan_to_num(s.score[idx], nan=0.0) / 100.0 + 0.25 * s.top_rated[idx]
              + 0.25 * s.top_rated_plus[idx])
         return np.exp(base + p.reputation_price_slope * r)
 
@@ -173,6 +173,10 @@ class Freelancer(mesa.Agent):
                 skip = poorly[j] & (rng.random(f.size, dtype=np.float32)
                                     < p.avoid_poorly_rated_clients)
                 keep &= ~skip
+        if model.p.platform.client_reputation:  # two-sided reputation (ODD 7.8)
+            avoid = model.p.platform.client_reputation_avoidance * (
+                1.0 - model.client_reputation_scores()[jobs["client"]])
+            keep &= rng.random(f.size, dtype=np.float32) >= avoid[j]
         f, j, passes = f[keep], j[keep], passes[keep]
         sent = np.bincount(f, minlength=n)[searching]
         if cost > 0 and f.size:
@@ -310,7 +314,7 @@ class Client(mesa.Agent):
     def passes_preference_fast(model: MarketplaceModel, jobs: dict[str, np.ndarray],
                                f: np.ndarray, j: np.ndarray) -> np.ndarray:
         """``passes_preference`` per proposal with per-job and per-freelancer terms precomputed."""
-        jf = np.fmax(model.freelancer_state.jss[f], -1.0)  # no JSS (NaN) -> -1, below any JSS
+        jf = np.fmax(model.freelancer_state.score[f], -1.0)  # no score (NaN) -> -1, below any
         job_min = jobs["min_jss"]
         job_accepts_none = jobs["accepts_no_jss"] | (job_min <= 0)
         return (jf >= job_min[j]) | ((jf < 0) & job_accepts_none[j])
@@ -333,7 +337,7 @@ class Client(mesa.Agent):
         u_p = model.p.clients.utility
         s = model.freelancer_state
         i = model.active_idx
-        jss = s.jss[i]
+        jss = s.score[i]  # the market's score (the JSS unless platform.score says otherwise)
         score = np.where(np.isnan(jss), u_p.no_jss_score, jss) / 100.0
         badge = np.where(s.top_rated_plus[i], 1.5, np.where(
             s.top_rated[i], 1.0, np.where(s.rising_talent[i], 0.5, 0.0)))

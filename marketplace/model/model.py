@@ -97,6 +97,7 @@ _FREELANCER_SCHEMA = {
     "refunds_total": (np.float64, 0.0),
     "unpaid_hours_total": (np.float64, 0.0),
     "proposals_sent": (np.int32, 0),
+    "score": (np.float64, np.nan),  # the market's displayed score (platform.score), 0-100
 }
 
 _CLIENT_SCHEMA = {
@@ -610,6 +611,7 @@ class MarketplaceModel(mesa.Model):
         s.n_success[active] = res.n_success
         s.n_neutral[active] = res.n_neutral
         s.n_negative[active] = res.n_negative
+        self._update_market_score(w, ids, f_local, active, res)
         if self.rules.top_rated_plus:
             self._large_contract = scoring.large_contract_flags(
                 fr, ct.paid[ids] - ct.refunded[ids], outcome, end_week,
@@ -618,6 +620,38 @@ class MarketplaceModel(mesa.Model):
             s.price[active] = Freelancer.asking_price(self, active)
         has = active[~np.isnan(s.jss[active])]
         self._spearman = _spearman(s.jss[has], s.quality[has])
+
+    def _update_market_score(self, w: int, ids: np.ndarray, f_local: np.ndarray,
+                             active: np.ndarray, res: Any) -> None:
+        """The score the market shows (``platform.score``), on the 0-100 scale clients filter on.
+
+        Under 'jss' it is the JSS. Otherwise the alternative score of the scoring engine over the
+        window contracts of the freelancers on the platform (silent ones included, for EPP),
+        mapped onto the JSS distribution (``platform.score_mapping``, ODD 7.1.12).
+        """
+        s, ct = self.freelancer_state, self.contract_state
+        name = self.p.platform.score
+        if name == "jss":
+            s.score[active] = res.jss
+            return
+        keep = f_local >= 0
+        sel = ids[keep]
+        ended = ct.end_reason[sel] >= 0
+        alt = scoring.alternative_scores(
+            f_local[keep], ct.client[sel], np.where(ended, ct.end_week[sel], np.nan),
+            ct.outcome[sel], ct.weight[sel], week=w, n_freelancers=active.size,
+            rules=self.rules, reason=ct.reason[sel], private_score=ct.private_score[sel],
+            n_clients=self.client_state.n, jss=res)
+        value = alt.score(name)
+        if self.p.platform.score_mapping == "quantile":
+            value = scoring.to_jss_scale(value, res.jss)
+        s.score[active] = value
+
+    def client_reputation_scores(self) -> np.ndarray:
+        """Every client's visible score in [0, 1] from freelancers' ratings (scoring engine)."""
+        cs = self.client_state
+        return scoring.client_reputation_scores(cs.rating_sum[: cs.n], cs.rating_n[: cs.n],
+                                                self.rules.alternatives)
 
     def _update_badges(self, w: int) -> None:
         """Top Rated (Plus) and Rising Talent, weekly, by the scoring engine's rules (for the
@@ -638,7 +672,7 @@ class MarketplaceModel(mesa.Model):
             prev = scoring.BadgeState(self._tr_bits[act], s.top_rated[act], s.top_rated_plus[act],
                                       s.rising_talent[act], self._badge_week)
         state = scoring.update_badges(
-            prev, jss=s.jss[act], earnings_52w_usd=s.earnings_52w[act],
+            prev, jss=s.score[act], earnings_52w_usd=s.earnings_52w[act],
             first_contract_week=first, last_activity_week=last, week=w, rules=self.rules,
             entry_week=s.entry_week[act], n_negative=s.n_negative[act], has_large_contract=large)
         self._badge_week = float(w)
@@ -711,7 +745,7 @@ class MarketplaceModel(mesa.Model):
                 "top_rated_plus", "rising_talent", "n_outcomes", "n_success", "n_neutral",
                 "n_negative", "n_clients", "n_contracts", "n_ongoing", "n_reviews", "stars_sum",
                 "first_hire_week", "earnings_total", "earnings_52w", "refunds_total",
-                "unpaid_hours_total", "proposals_sent")
+                "unpaid_hours_total", "proposals_sent", "score")
         snap = {c: getattr(s, c)[rows] for c in cols}
         snap["week"] = np.full(rows.size, w, np.int32)
         snap["freelancer_id"] = rows
@@ -842,6 +876,7 @@ class MarketplaceModel(mesa.Model):
             "refunds_usd_total": cat["refunds_total"],
             "unpaid_hours_total": cat["unpaid_hours_total"],
             "proposals_sent": cat["proposals_sent"],
+            "market_score": cat["score"],
         }, index=pd.RangeIndex(n_rows), copy=False)  # fresh arrays: no second copy
         return _in_order(df, FREELANCER_COLUMNS)
 
@@ -866,6 +901,7 @@ class MarketplaceModel(mesa.Model):
             "proposals_read": v("proposals_read"),
             "second_tab_opened": v("second_tab_opened"),
             "mean_rating_by_freelancers": mean_rating,
+            "reputation_score": self.client_reputation_scores(),
         })
         return _in_order(df, CLIENT_COLUMNS)
 

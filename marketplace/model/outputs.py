@@ -124,6 +124,9 @@ FREELANCER_COLUMNS: dict[str, tuple[str, str]] = {
     "refunds_usd_total": ("USD", "Refunds given."),
     "unpaid_hours_total": ("hours", "Unpaid extra hours worked."),
     "proposals_sent": ("proposals", "Proposals sent since entry."),
+    "market_score": ("points 0-100", "The score the market shows (platform.score, on the 0-100 "
+                     "scale clients filter on); equals jss under platform.score = jss; "
+                     "NaN = none."),
 }
 
 CLIENT_COLUMNS: dict[str, tuple[str, str]] = {
@@ -142,6 +145,9 @@ CLIENT_COLUMNS: dict[str, tuple[str, str]] = {
                        "opened (issue 8 client workload)."),
     "second_tab_opened": ("jobs", "Jobs for which the client opened the second tab."),
     "mean_rating_by_freelancers": ("stars", "Mean feedback from freelancers; NaN = none."),
+    "reputation_score": ("0-1", "The client's visible score under two-sided reputation: mean "
+                         "rating by freelancers shrunk to the market's mean, 1-5 stars mapped to "
+                         "0-1 (computed whether or not platform.client_reputation is on)."),
 }
 
 TIMESERIES_COLUMNS: dict[str, tuple[str, str]] = {

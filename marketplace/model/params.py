@@ -374,6 +374,29 @@ class PlatformParams(_Group):
     freelancer_rating_noise_sd: float = Field(
         0.5, ge=0, description="Standard deviation of a freelancer's 1-5 star rating of a client "
         "around its type's mean (honest 4.7, lenient 4.8, harsh 2.3, dishonest 2.0). Unit: stars.")
+    # --- policy lab (issue 14): which score the market runs on, two-sided reputation ----------
+    score: Literal["jss", "bayes", "wilson", "epp", "debiased", "jss-interval"] = Field(
+        "jss", description="The score the market shows and uses (ODD 7.1.12, 7.8): clients "
+        "filter on it (their preferred minimum) and weigh it in their choice, badges and "
+        "reputation prices follow it. 'jss' = Upwork's Job Success Score; the others are the "
+        "alternatives of marketplace.scoring.alternatives. The JSS is still computed and "
+        "reported either way.")
+    score_mapping: Literal["quantile", "percent"] = Field(
+        "quantile", description="How an alternative score is put on the JSS's 0-100 scale that "
+        "clients' filters (80, 90, 95) and the utility use: 'quantile' = the JSS at the "
+        "score's percentile rank among freelancers with the score (a filter admits as many as "
+        "the same filter on JSS would; only who passes changes); 'percent' = the score in "
+        "percent as is (success share x 100; the JSS interval's lower end).")
+    client_reputation: bool = Field(
+        False, description="Two-sided reputation: every client shows a score from freelancers' "
+        "ratings of it (shrunk mean, 0-1), and freelancers skip jobs of low-scored clients with "
+        "probability client_reputation_avoidance x (1 - score), on top of "
+        "freelancers.avoid_poorly_rated_clients.")
+    client_reputation_avoidance: float = _probability(
+        "Strength of freelancers' avoidance of low-scored clients when client_reputation is on: "
+        "the probability of skipping a job of a client with score 0 (1 - score scales it). "
+        "[A] set so that well-rated clients get about 40% more proposals than poorly rated "
+        "ones (direction of Benson, Sojourner and Umyarov 2020). Unit: probability.", 0.5)
 
 
 class ModelParams(_Group):

@@ -4,6 +4,15 @@ See docs/architecture.md section 1 for the interface and docs/ODD.md section 7.1
 its source and every assumption.
 """
 
+from .alternatives import (
+    SCORE_CHOICES,
+    AlternativeScores,
+    alternative_scores,
+    client_rating_weights,
+    client_reputation_scores,
+    score_history_alternatives,
+    to_jss_scale,
+)
 from .badges import BadgeState, large_contract_flags, update_badges
 from .fees import freelancer_fee_usd
 from .flagging import contract_client_flagged, flag_clients
@@ -32,6 +41,7 @@ from .rules import (
     RULE_SET_NAMES,
     SCORE_NAMES,
     WINDOW_NAMES,
+    AlternativeRules,
     RuleSet,
     get_rules,
 )
@@ -46,8 +56,11 @@ __all__ = [
     "REASONS",
     "RULE_FIELDS",
     "RULE_SET_NAMES",
+    "SCORE_CHOICES",
     "SCORE_NAMES",
     "WINDOW_NAMES",
+    "AlternativeRules",
+    "AlternativeScores",
     "BadgeState",
     "HistoryScore",
     "HistoryValidationError",
@@ -55,7 +68,10 @@ __all__ = [
     "Outcome",
     "PerkState",
     "RuleSet",
+    "alternative_scores",
     "classify_outcomes",
+    "client_rating_weights",
+    "client_reputation_scores",
     "contract_client_flagged",
     "contract_weights",
     "feedback_class",
@@ -66,7 +82,9 @@ __all__ = [
     "large_contract_flags",
     "read_history_csv",
     "score_history",
+    "score_history_alternatives",
     "select_removals",
+    "to_jss_scale",
     "update_badges",
     "validate_history",
     "window_score",

@@ -23,6 +23,42 @@ Rounding = Literal["none", "floor", "round"]
 
 
 @dataclass(frozen=True)
+class AlternativeRules:
+    """Parameters of the alternative scores (``marketplace.scoring.alternatives``, issue 14).
+
+    Every default is an assumption [A] unless marked; reasoning in ``docs/ODD.md`` 7.1.12.
+    """
+
+    min_outcomes: int = 1
+    """An alternative score is shown from this many counted outcomes (EPP: contracts) in the
+    24-month window [A]: shrinkage and bounds carry their own uncertainty, so no 2-client rule."""
+    bayes_prior_mean: float | None = None
+    """Prior mean of the success share; None = empirical Bayes (the pooled success share of all
+    counted outcomes in the window, recomputed at each scoring) [A]."""
+    bayes_prior_strength: float = 4.0
+    """Prior weight in job units (pseudo-outcomes) of the Beta prior and of the JSS interval's
+    Dirichlet prior [A]: 4 outcomes of evidence halve the prior's pull."""
+    confidence_level: float = 0.95
+    """One-sided level of the Bayesian lower credible bound, the Wilson lower bound and each end
+    of the JSS interval (a two-sided 90% interval) [A]."""
+    debias_prior_ratings: float = 3.0
+    """Pseudo-ratings that shrink a client's rating-deviation estimate towards an honest rater's
+    [A]: a client with 3 ratings is judged halfway."""
+    debias_noise_sd: float = 1.5
+    """Typical deviation (private 0-10 points) of an honest client's score from what the same
+    freelancer's other clients gave; deviations up to this cost no weight [A] (the model's honest
+    private score has about 1.4 points of noise from delivery and satisfaction)."""
+    debias_scale: float = 2.0
+    """Private points of excess root-mean-square deviation at which a client's weight halves
+    [A]."""
+    debias_rounds: int = 2
+    """Rounds of the estimator: each round recomputes the freelancers' reference means with the
+    client weights of the previous round [A]."""
+    client_prior_ratings: float = 3.0
+    """Pseudo-ratings at the market's mean that shrink a client's visible reputation score [A]."""
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """All scoring, badge, perk, flagging and fee rules. Frozen: derive variants with ``get_rules``.
 
@@ -143,6 +179,10 @@ class RuleSet:
     fee_tier_rates: tuple[float, float, float] = (0.20, 0.10, 0.05)
     """2016-2023: 20% of the first $500 per client relationship, 10% to $10k, 5% above [V]."""
 
+    # --- alternative scores (scoring.alternatives, issue 14) -------------------------------------
+    alternatives: AlternativeRules = dataclasses.field(default_factory=AlternativeRules)
+    """Parameters of the Bayesian, Wilson, EPP, rater-debiased and JSS-interval scores."""
+
     def __post_init__(self) -> None:
         _validate(self)
 
@@ -219,6 +259,25 @@ def _validate(r: RuleSet) -> None:
         _fail("tr_history_weeks", r.tr_history_weeks, "an integer from 1 to 32")
     if r.tr_min_eligible_weeks > r.tr_history_weeks:
         _fail("tr_min_eligible_weeks", r.tr_min_eligible_weeks, "at most tr_history_weeks")
+    a = r.alternatives
+    if isinstance(a, dict):
+        a = AlternativeRules(**a)
+        object.__setattr__(r, "alternatives", a)
+    if not isinstance(a, AlternativeRules):
+        _fail("alternatives", a, "an AlternativeRules")
+    if not (isinstance(a.min_outcomes, int) and a.min_outcomes >= 1):
+        _fail("alternatives.min_outcomes", a.min_outcomes, "an integer >= 1")
+    if a.bayes_prior_mean is not None and not 0 < a.bayes_prior_mean < 1:
+        _fail("alternatives.bayes_prior_mean", a.bayes_prior_mean, "None or a number in (0, 1)")
+    if not 0.5 < a.confidence_level < 1:
+        _fail("alternatives.confidence_level", a.confidence_level, "a number in (0.5, 1)")
+    for name in ("bayes_prior_strength", "debias_noise_sd", "debias_scale",
+                 "debias_prior_ratings", "client_prior_ratings"):
+        v = getattr(a, name)
+        if not (isinstance(v, int | float) and v > 0):
+            _fail(f"alternatives.{name}", v, "a positive number")
+    if not (isinstance(a.debias_rounds, int) and a.debias_rounds >= 1):
+        _fail("alternatives.debias_rounds", a.debias_rounds, "an integer >= 1")
 
 
 _BASE = RuleSet()
