@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from marketplace.analysis.facts import FACT_METRIC_INFO, FACT_METRIC_NAMES, fact_metrics
+
 log = logging.getLogger(__name__)
 
 CUTOFF = 90.0
@@ -130,6 +132,8 @@ METRIC_NAMES: tuple[str, ...] = (
     # volatility: one negative outcome
     "jss_drop_after_one_negative",
     *HISTORY_BAND_COLUMNS.values(),
+    # stylized facts (marketplace/analysis/facts.py, facts.yaml)
+    *FACT_METRIC_NAMES,
 )
 """Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
 
@@ -224,6 +228,7 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
     **{col: (f"JSS drop after one negative, {band} outcomes",
              f"The same for freelancers with {band} counted outcomes.", ".1f")
        for band, col in HISTORY_BAND_COLUMNS.items()},
+    **FACT_METRIC_INFO,
 }
 """Label, one-line meaning and number format of every metric (used by the report and figures)."""
 
@@ -1002,6 +1007,8 @@ def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_R
          lambda: _newcomers(final, start, notes)),
         (("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values()),
          lambda: _one_negative(contracts, scored, params, final_week, notes)),
+        (FACT_METRIC_NAMES, lambda: fact_metrics(final, active, scored, contracts, clients,
+                                                 start, params, notes)),
     ]
     for names, compute in groups:
         result = _guarded(names, notes, compute, {})

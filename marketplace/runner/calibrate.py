@@ -1,0 +1,3 @@
+"""placeholder"""
+def calibrate_command() -> None:
+    """Fit parameters to stylized facts."""
