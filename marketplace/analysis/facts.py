@@ -14,6 +14,7 @@ statistic live in one data file, `marketplace/analysis/facts.yaml` (`load_facts`
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -136,13 +137,20 @@ def facts_path() -> Path:
 
 
 def load_facts(path: str | Path | None = None) -> tuple[Fact, ...]:
-    """Read and validate the facts file (default: the packaged one)."""
+    """Read and validate the facts file (default: the packaged one, read once per process)."""
     if path is None:
-        text = resources.files("marketplace.analysis").joinpath(FACTS_FILE).read_text("utf-8")
-        where = FACTS_FILE
-    else:
-        text = Path(path).read_text("utf-8")
-        where = str(path)
+        return _packaged_facts()
+    text = Path(path).read_text("utf-8")
+    return _parse_text(text, str(path))
+
+
+@functools.cache
+def _packaged_facts() -> tuple[Fact, ...]:
+    text = resources.files("marketplace.analysis").joinpath(FACTS_FILE).read_text("utf-8")
+    return _parse_text(text, FACTS_FILE)
+
+
+def _parse_text(text: str, where: str) -> tuple[Fact, ...]:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -400,17 +400,21 @@ def calibrate(cfg: CalibrationConfig, out_dir: str | Path, *, workers: int | Non
                         fut = backend.executor.submit(evaluate_run, base, dict(point), seed,
                                                       metrics)
                     futures[fut] = (i, key, r, seed)
+            failed: list[tuple[BaseException, str]] = []
             for fut in _as_completed(futures):
                 i, key, r, seed = futures[fut]
                 try:
                     values = fut.result()
-                except Exception as exc:
-                    raise CalibrationError(
-                        f"run of point {points[i]} (replication {r}, seed {seed}) failed: "
-                        f"{type(exc).__name__}: {exc}; finished runs are kept, rerun with "
-                        "--resume") from exc
+                except Exception as exc:  # keep caching the others, then report
+                    failed.append((exc, f"run of point {points[i]} (replication {r}, seed "
+                                        f"{seed}) failed: {type(exc).__name__}: {exc}"))
+                    continue
                 cache.add(key, points[i], r, seed, values)
                 counters["runs"] += 1
+            if failed:
+                raise CalibrationError(
+                    f"{failed[0][1]} ({len(failed)} failed run(s)); finished runs are kept, "
+                    "rerun with --resume") from failed[0][0]
             out = []
             for point in points:
                 key = _point_key(point)
