@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from marketplace.runner.commands import register as _register_runner_commands
+from marketplace.runner.facts_commands import register as _register_facts_commands
 
 app = typer.Typer(
     help="jss-market: simulate a freelance marketplace and test the Job Success Score.",
@@ -178,6 +179,7 @@ def viz(
 
 
 _register_runner_commands(app)  # run, validate, list, report
+_register_facts_commands(app)  # facts, calibrate
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -114,3 +114,18 @@ def test_state_grows_with_the_market():
                         first_contract_week=np.zeros(3), last_activity_week=np.zeros(3),
                         week=1, rules=R)
     assert st2.eligible_bits.shape == (3,)
+
+
+def test_large_contract_flags_per_contract_bar():
+    # Upwork sets the large-contract bar by category: the same $12,000 contract is large under a
+    # $10,000 bar and not under a $20,000 one; a scalar bar applies to every contract.
+    f = np.array([0, 1])
+    earn = np.array([12_000.0, 12_000.0])
+    out = np.array([Outcome.SUCCESS, Outcome.SUCCESS])
+    ends = np.array([90.0, 90.0])
+    flags = large_contract_flags(f, earn, out, ends, week=100, n_freelancers=2, rules=R,
+                                 threshold_usd=np.array([10_000.0, 20_000.0]))
+    assert list(flags) == [True, False]
+    flags = large_contract_flags(f, earn, out, ends, week=100, n_freelancers=2, rules=R,
+                                 threshold_usd=5_000.0)
+    assert list(flags) == [True, True]

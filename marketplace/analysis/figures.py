@@ -436,6 +436,44 @@ def robustness_map(points: pd.DataFrame, parameters: Sequence[str], null: float,
     return fig
 
 
+@_styled
+def calibration_figure(evaluations: pd.DataFrame, fit: pd.DataFrame) -> Figure:
+    """`marketplace calibrate`: the objective at each evaluated point (left; Latin hypercube,
+    then Nelder-Mead) and each fitted fact's distance from its target in units of its scale,
+    with the 95% CI over replications (right; the band is +/- 1 scale)."""
+    fig = Figure(figsize=(FIG_SIZE[0] * 1.8, FIG_SIZE[1]))
+    left, right = fig.subplots(1, 2)
+    for stage, marker in (("lhs", "o"), ("local", ".")):
+        rows = evaluations.loc[evaluations["stage"] == stage]
+        if len(rows):
+            left.plot(rows["evaluation"], rows["objective"], marker, label=
+                      "Latin hypercube" if stage == "lhs" else "Nelder-Mead", alpha=0.8)
+    if len(evaluations):
+        best = evaluations["objective"].cummin()
+        left.plot(evaluations["evaluation"], best, "-", color="black", linewidth=1,
+                  label="best so far")
+        if (evaluations["objective"] > 0).all():
+            left.set_yscale("log")
+    left.set_xlabel("evaluation")
+    left.set_ylabel("objective (weighted squared distance)")
+    left.legend()
+    y = np.arange(len(fit))
+    scale = fit["scale"].to_numpy(dtype=float)
+    target = fit["target"].to_numpy(dtype=float)
+    z = (fit["fitted"].to_numpy(dtype=float) - target) / scale
+    low = (fit["ci_low"].to_numpy(dtype=float) - target) / scale
+    high = (fit["ci_high"].to_numpy(dtype=float) - target) / scale
+    err = np.vstack([np.nan_to_num(z - low), np.nan_to_num(high - z)])
+    right.axvspan(-1, 1, color="#dddddd", zorder=0)
+    right.axvline(0, color="black", linewidth=0.8)
+    right.errorbar(z, y, xerr=err, fmt="o", capsize=3)
+    right.set_yticks(y, list(fit["metric"]))
+    right.set_xlabel("(fitted - target) / scale")
+    right.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
 # ----------------------------------------------------------------------------- saving
 
 

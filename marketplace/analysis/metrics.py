@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
+from marketplace.analysis.facts import FACT_METRIC_INFO, FACT_METRIC_NAMES, fact_metrics
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,8 @@ METRIC_NAMES: tuple[str, ...] = (
     *HISTORY_BAND_COLUMNS.values(),
     # counterfactual scoring with every alternative score (analysis/policy.py, issue 14)
     *POLICY_METRIC_NAMES,
+    # stylized facts (marketplace/analysis/facts.py, facts.yaml)
+    *FACT_METRIC_NAMES,
 )
 """Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
 
@@ -237,6 +240,7 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
              f"The same for freelancers with {band} counted outcomes.", ".1f")
        for band, col in HISTORY_BAND_COLUMNS.items()},
     **POLICY_METRIC_INFO,
+    **FACT_METRIC_INFO,
 }
 """Label, one-line meaning and number format of every metric (used by the report and figures)."""
 
@@ -1041,6 +1045,8 @@ def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_R
          lambda: _one_negative(contracts, scored, params, final_week, notes)),
         (POLICY_METRIC_NAMES,
          lambda: _policy_metrics(contracts, freelancers, clients, params, notes, timeseries)),
+        (FACT_METRIC_NAMES, lambda: fact_metrics(final, active, scored, contracts, clients,
+                                                 start, params, notes)),
     ]
     for names, compute in groups:
         result = _guarded(names, notes, compute, {})

@@ -708,6 +708,7 @@ def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]
         for caption, stem in figure_links:
             lines += [f"**{caption}** ([PDF]({FIGURES_DIR}/{stem}.pdf))", "",
                       f"![{caption}]({FIGURES_DIR}/{stem}.png)", ""]
+    lines += _facts_section(ctx, seed)
     if ctx.sensitivity_spec is None:
         lines += _all_metrics_table(ctx)
     else:  # hundreds of sample points: the per-point table is summary.parquet itself
@@ -715,6 +716,31 @@ def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]
                   f"`summary.parquet`; the indices in `{SA.SENSITIVITY_FILE}`.", ""]
     lines += _caveats(ctx)
     return "\n".join(lines).rstrip() + "\n"
+
+
+MAX_FACT_COMBOS = 8
+"""The stylized-facts section covers at most this many combinations (the first ones)."""
+
+
+def _facts_section(ctx: _Context, seed: int) -> list[str]:
+    """Every report's stylized-facts table (marketplace/analysis/facts.yaml), as `marketplace
+    facts` prints it."""
+    from marketplace.analysis.facts import facts_markdown, facts_table
+
+    summary = ctx.summary.drop(columns=["combo"])
+    note = []
+    if ctx.by and len(ctx.combos) > MAX_FACT_COMBOS:
+        keep = ctx.combos.head(MAX_FACT_COMBOS)[ctx.by]
+        summary = summary.merge(keep, on=ctx.by, how="inner")
+        note = [f"(first {MAX_FACT_COMBOS} of {len(ctx.combos)} combinations; "
+                f"`marketplace facts {ctx.results_dir}` shows all)", ""]
+    table = facts_table(summary, by=ctx.by, seed=seed)
+    return ["## Stylized facts", "",
+            "Each fact's statistic per run (definitions and sources: "
+            "`marketplace/analysis/facts.yaml`, docs/VALIDATION.md), mean over replications "
+            "[95% bootstrap CI], against its target range; source quality V verified, "
+            "S secondary, A assumed.", "", *note,
+            facts_markdown(table, heading="###", n_runs=None), ""]
 
 
 def _findings_table(ctx: _Context, metrics: Sequence[str]) -> list[str]:

@@ -59,6 +59,7 @@ __all__ = ["MarketplaceModel", "simulate"]
 COMPLETED, CLIENT_ENDED, FREELANCER_ENDED, DISPUTE = range(4)
 _CAUSE_BUDGET, _CAUSE_DIRECTION, _CAUSE_PERFORMANCE, _CAUSE_DISHONEST, _CAUSE_QUIT = range(1, 6)
 _EARN_WINDOW = 52  # weeks of the rolling earnings used by Top Rated
+_GOLDEN_FRACTION = (5 ** 0.5 - 1) / 2  # Weyl sequence step for freelancer categories
 
 _FREELANCER_SCHEMA = {
     "quality": (np.float64, 0.0),
@@ -615,7 +616,8 @@ class MarketplaceModel(mesa.Model):
         if self.rules.top_rated_plus:
             self._large_contract = scoring.large_contract_flags(
                 fr, ct.paid[ids] - ct.refunded[ids], outcome, end_week,
-                week=w, n_freelancers=n, rules=self.rules)
+                week=w, n_freelancers=n, rules=self.rules,
+                threshold_usd=self._large_contract_bar_usd(fr))
         if self.p.freelancers.pricing == "reputation":
             s.price[active] = Freelancer.asking_price(self, active)
         has = active[~np.isnan(s.jss[active])]
@@ -652,6 +654,20 @@ class MarketplaceModel(mesa.Model):
         cs = self.client_state
         return scoring.client_reputation_scores(cs.rating_sum[: cs.n], cs.rating_n[: cs.n],
                                                 self.rules.alternatives)
+    def _large_contract_bar_usd(self, freelancer: np.ndarray) -> np.ndarray | None:
+        """Top Rated Plus large-contract bar (USD) of each given freelancer's job category.
+
+        None under ``platform.top_rated_plus_bar = 'single'`` (the rule set's one bar). The
+        category comes from the freelancer's index by a golden-ratio (Weyl) sequence: uniform,
+        fixed for life, independent of every other attribute, and it draws nothing from the
+        model's generator, so switching the bar changes no other random draw.
+        """
+        if self.p.platform.top_rated_plus_bar == "single":
+            return None
+        bars, shares = self.p.platform.large_contract_bar_mix.bars_usd()
+        u = np.modf((freelancer.astype(np.float64) + 1.0) * _GOLDEN_FRACTION)[0]
+        category = np.searchsorted(np.cumsum(shares)[:-1], u, side="right")
+        return np.asarray(bars, dtype=np.float64)[category]
 
     def _update_badges(self, w: int) -> None:
         """Top Rated (Plus) and Rising Talent, weekly, by the scoring engine's rules (for the

@@ -363,6 +363,30 @@ class ClientParams(_Group):
         default_factory=ClientUtilityParams, description="How clients score proposals (issue 8).")
 
 
+class LargeContractBarMix(_Mix):
+    """Shares of freelancers by the Top Rated Plus 'large contract' bar of their job category.
+
+    Upwork sets the bar by category [V]: "$5,000 ... others $20,000 or $30,000" (Upwork staff);
+    Engineering & Architecture $5,000 and Sales & Marketing $10,000 (moderator); writers and
+    designers report $5,000 [S]. The shares of categories are an assumption [A].
+    """
+
+    _mix_name: ClassVar[str] = "platform.large_contract_bar_mix"
+    usd5000: float = Field(0.4, ge=0, le=1, alias="5000",
+                           description="Share whose category's large contract is $5,000.")
+    usd10000: float = Field(0.2, ge=0, le=1, alias="10000",
+                            description="Share whose category's large contract is $10,000.")
+    usd20000: float = Field(0.2, ge=0, le=1, alias="20000",
+                            description="Share whose category's large contract is $20,000.")
+    usd30000: float = Field(0.2, ge=0, le=1, alias="30000",
+                            description="Share whose category's large contract is $30,000.")
+
+    def bars_usd(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(bars in USD, their shares), in increasing bar order."""
+        shares = self.shares()
+        return tuple(float(k) for k in shares), tuple(shares.values())
+
+
 class PlatformParams(_Group):
     """What the platform does besides scoring: flagging, perk, fees (rules from the rule set)."""
 
@@ -397,6 +421,13 @@ class PlatformParams(_Group):
         "the probability of skipping a job of a client with score 0 (1 - score scales it). "
         "[A] set so that well-rated clients get about 40% more proposals than poorly rated "
         "ones (direction of Benson, Sojourner and Umyarov 2020). Unit: probability.", 0.5)
+    top_rated_plus_bar: Literal["by_category", "single"] = Field(
+        "by_category", description="Top Rated Plus 'large contract' bar: 'by_category' = each "
+        "freelancer's category bar from large_contract_bar_mix (Upwork's documented rule), "
+        "'single' = the rule set's one trp_large_contract_usd ($10,000) for everyone.")
+    large_contract_bar_mix: LargeContractBarMix = Field(
+        default_factory=LargeContractBarMix, description="Shares of freelancers by the large-"
+        "contract bar of their category (used when top_rated_plus_bar = 'by_category').")
 
 
 class ModelParams(_Group):

@@ -136,13 +136,20 @@ def update_badges(
 
 def large_contract_flags(
     freelancer_idx, earnings_usd, outcome, end_week, *, week: float, n_freelancers: int,
-    rules: RuleSet,
+    rules: RuleSet, threshold_usd=None,
 ) -> np.ndarray:
-    """Bool per freelancer: a contract of at least ``rules.trp_large_contract_usd`` that is ongoing
-    or ended within 52 weeks, without a negative outcome (Top Rated Plus requirement [V])."""
+    """Bool per freelancer: a contract of at least the large-contract bar that is ongoing or ended
+    within 52 weeks, without a negative outcome (Top Rated Plus requirement [V]).
+
+    The bar is ``threshold_usd`` (a number, or one per contract: Upwork sets it by the job's
+    category, $5,000 to $30,000 [V]) or, when None, ``rules.trp_large_contract_usd``. Earnings of
+    separate contracts with the same client do not combine [V].
+    """
     e = np.asarray(earnings_usd, dtype=np.float64)
     ew = np.asarray(end_week, dtype=np.float64)
+    bar = rules.trp_large_contract_usd if threshold_usd is None else np.asarray(
+        threshold_usd, dtype=np.float64)
     recent = np.isnan(ew) | ((week - ew >= 0) & (week - ew < 52))
-    ok = (e >= rules.trp_large_contract_usd) & recent & (np.asarray(outcome) != Outcome.NEGATIVE)
+    ok = (e >= bar) & recent & (np.asarray(outcome) != Outcome.NEGATIVE)
     f = np.asarray(freelancer_idx)
     return np.bincount(f, weights=ok, minlength=n_freelancers)[:n_freelancers] > 0
