@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
 from marketplace.analysis.facts import FACT_METRIC_INFO, FACT_METRIC_NAMES, fact_metrics
+from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
 
 log = logging.getLogger(__name__)
 
