@@ -244,14 +244,18 @@ class Freelancer(mesa.Agent):
 
     @staticmethod
     def leaving(model: MarketplaceModel, week: int) -> np.ndarray:
-        """Indices of freelancers who leave this week: idle for exit_idle_weeks, then a hazard."""
+        """Indices of freelancers who leave this week: idle for exit_idle_weeks, then a hazard;
+        any freelancer without running work, with the career-end hazard."""
         p = model.p.freelancers
         s = model.freelancer_state
-        if p.exit_prob_per_week <= 0:
+        if p.exit_prob_per_week <= 0 and p.career_end_prob_per_week <= 0:
             return np.empty(0, np.int64)
         act = model.active_idx
-        cand = act[(s.n_ongoing[act] == 0) & (week - s.last_work_week[act] >= p.exit_idle_weeks)]
-        return cand[model.rng.random(cand.size) < p.exit_prob_per_week]
+        free = act[s.n_ongoing[act] == 0]
+        idle = week - s.last_work_week[free] >= p.exit_idle_weeks
+        hazard = np.where(idle, 1.0 - (1.0 - p.exit_prob_per_week)
+                          * (1.0 - p.career_end_prob_per_week), p.career_end_prob_per_week)
+        return free[model.rng.random(free.size) < hazard]
 
 
 class Client(mesa.Agent):
@@ -438,10 +442,24 @@ class Client(mesa.Agent):
             np.minimum.at(first, j[best], best)  # ties: the earliest proposal
             ok = first < f.size
             winner[ok] = f[first[ok]]
-        hire = (best_u > model.p.clients.utility.reservation_utility) & ~jobs["abandoned"]
+        hire = (best_u > Client.reservation(model, jobs)) & ~jobs["abandoned"]
         winner[~hire] = -1
         return {"passes": passes, "visible": visible, "winner": winner, "n_proposals": n_prop,
                 "n_read": n_read, "opened": opened, "best_utility": best_u}
+
+    @staticmethod
+    def reservation(model: MarketplaceModel, jobs: dict[str, np.ndarray]) -> np.ndarray:
+        """Utility of hiring no one for each job, relative to the market: reservation_utility
+        plus the score utility of the average freelancer on the platform (profile x w(p) x
+        score_scale x mean S/100). The score's weight then changes whom clients hire, not how
+        often they hire."""
+        u_p = model.p.clients.utility
+        s = model.freelancer_state
+        jss = s.jss[model.active_idx]
+        mean_score = (float(np.where(np.isnan(jss), u_p.no_jss_score, jss).mean()) / 100.0
+                      if jss.size else u_p.no_jss_score / 100.0)
+        w = Client.score_weight(model, jobs["percentile"])
+        return u_p.reservation_utility + u_p.public_profile_weight * u_p.score_scale * w * mean_score
 
     @staticmethod
     def early_end(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:

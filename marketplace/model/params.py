@@ -161,6 +161,11 @@ class FreelancerParams(_Group):
     exit_prob_per_week: float = _probability(
         "Weekly probability of leaving once idle for exit_idle_weeks (0 = nobody leaves). "
         "Unit: probability per week.", 0.05)
+    career_end_prob_per_week: float = _probability(
+        "Weekly probability that a freelancer with no running contract leaves the platform for "
+        "good whatever its success (career end, a job elsewhere); bounds how long anyone stays, "
+        "so the population's mix of history lengths reaches a steady state (0 = only idle "
+        "freelancers leave). Unit: probability per week.", 0.0)
     delivery_noise_sd: float = Field(
         0.1, ge=0, description="Standard deviation of delivered quality around true quality on "
         "one contract (clipped to [0, 1]). Unit: quality units.")
@@ -266,8 +271,10 @@ class ClientUtilityParams(_Group):
         0.5, ge=0, description="Scale of the Gumbel taste shock per proposal (0 = deterministic "
         "choice). Unit: utility.")
     reservation_utility: float = Field(
-        10.3, description="Utility of hiring no one: the best visible proposal must beat it. "
-        "Unit: utility.")
+        6.2, description="Utility of hiring no one, relative to the market: the best visible "
+        "proposal must beat this plus the score utility of the average freelancer on the "
+        "platform (public_profile_weight x w(p) x score_scale x mean S/100), so score_scale "
+        "changes whom clients hire, not how often. Unit: utility.")
 
 
 class ClientParams(_Group):
@@ -425,11 +432,12 @@ class ModelParams(_Group):
     n_clients: int | None = Field(
         None, ge=1, description="Clients (a fixed population). None = round(clients.per_freelancer "
         "x n_freelancers). Unit: agents.")
-    weeks: int = Field(260, ge=1, description="Weeks simulated (one step = one week), burn-in "
+    weeks: int = Field(416, ge=1, description="Weeks simulated (one step = one week), burn-in "
                        "included. Unit: weeks.")
     burn_in_weeks: int = Field(
-        104, ge=0, description="Initial weeks the analysis discards (every freelancer starts "
-        "without history; 104 weeks fill the 24-month JSS window). Unit: weeks.")
+        260, ge=0, description="Initial weeks the analysis discards: every freelancer starts "
+        "without history, 104 weeks fill the 24-month JSS window, and the population's mix of "
+        "history lengths settles by about week 260 (steady state, ODD 5). Unit: weeks.")
     rules: str = Field("upwork-2023", description="JSS rule set name (marketplace.scoring."
                        "RULE_SET_NAMES).")
     jss_update_weeks: int = Field(2, ge=1, description="Weeks between JSS recomputations "
