@@ -1071,7 +1071,8 @@ def _chasing(contracts: pd.DataFrame | None, clients: pd.DataFrame | None, final
 def _client_flagged_at(ended: pd.DataFrame, clients: pd.DataFrame) -> np.ndarray:
     """Per contract: its client had been flagged at (or before) the contract's end week."""
     fw = clients.set_index("client_id")["flagged_week"]
-    week = pd.to_numeric(ended["client_id"].map(fw), errors="coerce").to_numpy(float, na_value=np.nan)
+    week = pd.to_numeric(ended["client_id"].map(fw), errors="coerce").to_numpy(
+        float, na_value=np.nan)
     return ~np.isnan(week) & (week <= _num(ended, "end_week"))
 
 

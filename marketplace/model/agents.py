@@ -459,7 +459,8 @@ class Client(mesa.Agent):
         mean_score = (float(np.where(np.isnan(jss), u_p.no_jss_score, jss).mean()) / 100.0
                       if jss.size else u_p.no_jss_score / 100.0)
         w = Client.score_weight(model, jobs["percentile"])
-        return u_p.reservation_utility + u_p.public_profile_weight * u_p.score_scale * w * mean_score
+        profile = u_p.public_profile_weight * u_p.score_scale
+        return u_p.reservation_utility + profile * w * mean_score
 
     @staticmethod
     def early_end(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
