@@ -133,7 +133,9 @@ def test_clients_preferring_90_rarely_hire_below_90_and_open_the_second_tab_rare
                  "clients.second_tab_prob": p_tab, "clients.rehire_prob": 0.0})
     hires = out.contracts[~out.contracts.rehire]
     below = hires.jss_at_hire.isna() | (hires.jss_at_hire < 90)
-    assert len(hires) > 30
+    # enough hires to test on (fewer since the reservation utility is relative to the market:
+    # here only second-tab posts can hire anyone without a JSS)
+    assert len(hires) > 15
     jobs = out.clients.jobs_posted.sum()
     opened = out.clients.second_tab_opened.sum()
     limit = p_tab + 3 * np.sqrt(p_tab * (1 - p_tab) / jobs)

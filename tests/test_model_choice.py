@@ -90,18 +90,56 @@ def test_reputation_pricing_top_rated_ask_more_than_equal_quality_others():
     assert slope == pytest.approx(ModelParams().freelancers.price_quality_slope, abs=0.3)
 
 
-def test_proposals_read_per_hire_falls_when_clients_filter_at_90():
+def test_proposals_read_per_post_falls_when_clients_filter_at_90():
     base = {"n_freelancers": 500, "weeks": 100, "burn_in_weeks": 20,
             "clients.accepts_no_jss_share": 0.5, "clients.second_tab_prob": 0.1}
-    anyone = simulate(ModelParams().with_overrides({**base, "clients.min_jss_mix.any": 1.0}),
-                      seed=6)
-    ninety = simulate(ModelParams().with_overrides({**base, "clients.min_jss_mix.90": 1.0}),
-                      seed=6)
+    # pooled over two seeds: one 500-freelancer run's ratio varies by about +-0.05 around 0.7
+    anyone = [simulate(ModelParams().with_overrides({**base, "clients.min_jss_mix.any": 1.0}),
+                       seed=s) for s in (6, 7)]
+    ninety = [simulate(ModelParams().with_overrides({**base, "clients.min_jss_mix.90": 1.0}),
+                       seed=s) for s in (6, 7)]
 
-    def read_per_hire(out):
-        market_hires = (~out.contracts.rehire).sum()
-        return out.clients.proposals_read.sum() / market_hires
+    # Per job posted: under the relative reservation utility (issue 11) a 90 filter also
+    # lowers hires (fewer visible proposals beat the market reference), so per-hire workload
+    # has no fixed direction; the reading a filter saves shows per post.
+    def read_per_post(outs):
+        posts = sum(out.clients.jobs_posted.sum() for out in outs)
+        return sum(out.clients.proposals_read.sum() for out in outs) / posts
 
-    assert read_per_hire(ninety) < 0.7 * read_per_hire(anyone)
+    assert read_per_post(ninety) < 0.8 * read_per_post(anyone)
+    anyone = anyone[0]
     # with no preference clients read everything they receive
     assert anyone.clients.proposals_read.sum() == anyone.clients.proposals_received.sum()
+
+
+def test_reputation_pricing_changes_only_how_price_follows_reputation():
+    """Switching pricing to 'reputation' keeps the link of price to quality (its own parameter)
+    and the market's price level (reputation is centred on the market mean)."""
+    base = {"n_freelancers": 800, "weeks": 130, "burn_in_weeks": 26}
+    rep = simulate(ModelParams().with_overrides({**base, "freelancers.pricing": "reputation"}),
+                   seed=4)
+    fq = rep.final_freelancers[rep.final_freelancers.active]
+    no_jss = fq[fq.jss.isna() & ~fq.top_rated]  # reputation index 0 for all of them
+    slope = np.polyfit(no_jss.true_quality, np.log(no_jss.price_usd), 1)[0]
+    assert slope == pytest.approx(ModelParams().freelancers.price_quality_slope, abs=0.3)
+    flat = simulate(ModelParams().with_overrides({
+        **base, "freelancers.pricing": "reputation",
+        "freelancers.reputation_price_quality_slope": 0.0}), seed=4)
+    fz = flat.final_freelancers[flat.final_freelancers.active]
+    fz = fz[fz.jss.isna() & ~fz.top_rated]
+    assert abs(np.polyfit(fz.true_quality, np.log(fz.price_usd), 1)[0]) < 0.3
+    quality = simulate(ModelParams().with_overrides(base), seed=4)
+    fqq = quality.final_freelancers[quality.final_freelancers.active]
+    assert abs(np.log(fq.price_usd).mean() - np.log(fqq.price_usd).mean()) < 0.15
+
+
+def test_score_scale_changes_whom_clients_hire_not_how_often():
+    base = {"n_freelancers": 800, "weeks": 100, "burn_in_weeks": 40}
+    rates = []
+    for scale in (5.0, 20.0):
+        out = simulate(ModelParams().with_overrides(
+            {**base, "clients.utility.score_scale": scale}), seed=2)
+        ts = out.timeseries[out.timeseries.week >= 40]
+        rates.append(ts.hires.sum() / ts.jobs_posted.sum())
+    # (with a fixed reservation utility, score_scale 5 left almost nobody hired: issue 11)
+    assert abs(rates[0] - rates[1]) < 0.05

@@ -139,6 +139,29 @@ METRIC_NAMES: tuple[str, ...] = (
     *POLICY_METRIC_NAMES,
     # stylized facts (marketplace/analysis/facts.py, facts.yaml)
     *FACT_METRIC_NAMES,
+    # the forum thread's forces (issue 11): chasing, lying clients, flags, budget ends, drift
+    "chaser_jss_premium",
+    "chaser_jss_premium_se",
+    "chaser_share100_premium",
+    "chaser_share100_premium_se",
+    "chase_offers_per_contract",
+    "chase_offer_share_to_honest",
+    "negatives_avoided_per_chaser",
+    "refund_usd_per_point_gained",
+    "lying_client_events",
+    "lying_client_drop_median",
+    "lying_client_below_90_share",
+    "lying_client_recovery_weeks_median",
+    "flag_precision",
+    "flag_recall",
+    "flag_delay_weeks_median",
+    "budget_end_share",
+    "budget_end_negative_share",
+    "budget_end_jss_effect",
+    "drift_share_jss_ge_90_per_year",
+    "drift_share_jss_ge_90_per_year_se",
+    "drift_spearman_per_year",
+    "drift_spearman_per_year_se",
 )
 """Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
 
@@ -241,6 +264,55 @@ METRIC_INFO: dict[str, tuple[str, str, str]] = {
        for band, col in HISTORY_BAND_COLUMNS.items()},
     **POLICY_METRIC_INFO,
     **FACT_METRIC_INFO,
+    "chaser_jss_premium": ("chaser JSS premium", "JSS of chasers minus honest freelancers of "
+                           "equal true quality (OLS with quality-decile dummies, scored "
+                           "freelancers at the end).", "+.2f"),
+    "chaser_jss_premium_se": ("chaser JSS premium SE", "Its HC1 standard error.", ".2f"),
+    "chaser_share100_premium": ("chaser share-100 premium", "The same for the share at JSS 100.",
+                                "+.3f"),
+    "chaser_share100_premium_se": ("chaser share-100 premium SE", "Its HC1 standard error.",
+                                   ".3f"),
+    "chase_offers_per_contract": ("chase offers per contract", "Offers per chaser contract ended "
+                                  "in the period.", ".3f"),
+    "chase_offer_share_to_honest": ("offers to honest clients", "Share of the period's offers "
+                                    "made to honest-rater clients.", ".3f"),
+    "negatives_avoided_per_chaser": ("negatives avoided per chaser", "Period contracts whose "
+                                     "feedback would have been negative without the offer and "
+                                     "is not, per chaser with an ended contract.", ".2f"),
+    "refund_usd_per_point_gained": ("refund USD per JSS point", "Period refunds per scored "
+                                    "chaser divided by the chaser JSS premium (NaN if <= 0).",
+                                    ",.0f"),
+    "lying_client_events": ("lying-client events", "Period negatives (private band or dispute) "
+                            "from dishonest clients not yet flagged, on freelancers with a "
+                            "JSS.", ",.0f"),
+    "lying_client_drop_median": ("lying-client JSS drop", "Median JSS at the end minus JSS at "
+                                 "the next update, over those events.", ".1f"),
+    "lying_client_below_90_share": ("lying client: 90+ falls below 90", "Share of events on a "
+                                    "JSS >= 90 after which the JSS is below 90.", ".3f"),
+    "lying_client_recovery_weeks_median": ("lying client: weeks to recover", "Kaplan-Meier "
+                                           "median weeks until the JSS is back at its level "
+                                           "before the event.", ".1f"),
+    "flag_precision": ("flag precision", "Share of flagged clients that are harsh or "
+                       "dishonest.", ".3f"),
+    "flag_recall": ("flag recall", "Share of harsh or dishonest clients with an ended contract "
+                    "that are flagged by the end.", ".3f"),
+    "flag_delay_weeks_median": ("flag delay (weeks)", "Median weeks from a harsh or dishonest "
+                                "client's first ended contract to its flag.", ".1f"),
+    "budget_end_share": ("budget-end share", "Share of the period's ended contracts ended by a "
+                         "budget shortfall or change of direction.", ".3f"),
+    "budget_end_negative_share": ("budget ends counted negative", "Share of those counted as a "
+                                  "negative outcome.", ".3f"),
+    "budget_end_jss_effect": ("JSS effect of budget ends", "Mean JSS now minus JSS without the "
+                              "budget-end contracts, over scored freelancers with one counted.",
+                              "+.2f"),
+    "drift_share_jss_ge_90_per_year": ("drift of share JSS >= 90 per year", "OLS slope of the "
+                                       "weekly share at JSS >= 90 over the analysed period "
+                                       "(per year).", "+.3f"),
+    "drift_share_jss_ge_90_per_year_se": ("its SE", "Newey-West standard error of that slope.",
+                                          ".3f"),
+    "drift_spearman_per_year": ("drift of Spearman per year", "OLS slope of the weekly "
+                                "Spearman(JSS, quality) (per year).", "+.3f"),
+    "drift_spearman_per_year_se": ("its SE", "Newey-West standard error of that slope.", ".3f"),
 }
 """Label, one-line meaning and number format of every metric (used by the report and figures)."""
 
@@ -917,6 +989,319 @@ def _one_negative(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: 
     return out, table
 
 
+# ----------------------------------------------------------------------------- forum forces
+# (issue 11) measured from the contract, client and timeseries tables; the model only records
+# ground truth (satisfaction before a chase, feedback without it, JSS at and after each end).
+
+FORCE_METRICS: tuple[str, ...] = (
+    "chaser_jss_premium",
+    "chaser_jss_premium_se",
+    "chaser_share100_premium",
+    "chaser_share100_premium_se",
+    "chase_offers_per_contract",
+    "chase_offer_share_to_honest",
+    "negatives_avoided_per_chaser",
+    "refund_usd_per_point_gained",
+    "lying_client_events",
+    "lying_client_drop_median",
+    "lying_client_below_90_share",
+    "lying_client_recovery_weeks_median",
+    "flag_precision",
+    "flag_recall",
+    "flag_delay_weeks_median",
+    "budget_end_share",
+    "budget_end_negative_share",
+    "budget_end_jss_effect",
+    "drift_share_jss_ge_90_per_year",
+    "drift_share_jss_ge_90_per_year_se",
+    "drift_spearman_per_year",
+    "drift_spearman_per_year_se",
+)
+QUALITY_BINS = 10
+"""Quality bins (deciles of the scored population) within which chasers are compared to honest
+freelancers."""
+DRIFT_HAC_LAGS = 13
+"""Newey-West lags (weeks) of the drift slopes' standard errors (JSS updates every 2 weeks make
+the weekly series autocorrelated)."""
+BUDGET_END_CAUSES = ("budget_shortfall", "change_of_direction")
+"""Early-end causes unrelated to the work (the model's budget_end_* parameters apply to both)."""
+FLAG_TARGET_TYPES = ("harsh", "dishonest")
+"""Rater types flagging is meant to find (flag precision and recall are measured against them)."""
+
+
+def _premium(y: np.ndarray, chaser: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    """OLS coefficient of `chaser` in y ~ chaser + quality-bin dummies, with its HC1 SE."""
+    import statsmodels.api as sm
+
+    bins = pd.qcut(pd.Series(q), QUALITY_BINS, labels=False, duplicates="drop").to_numpy()
+    dummies = pd.get_dummies(bins, drop_first=True, dtype=float).to_numpy()
+    x = np.column_stack([np.ones(y.size), chaser.astype(float), dummies])
+    fit = sm.OLS(y.astype(float), x).fit(cov_type="HC1")
+    return float(fit.params[1]), float(fit.bse[1])
+
+
+def _chasing(contracts: pd.DataFrame | None, clients: pd.DataFrame | None, final: pd.DataFrame,
+             scored: pd.DataFrame, params: Any, start: float, notes: _Notes) -> dict[str, float]:
+    """Does chasing pay? Premiums of chasers over honest freelancers of equal true quality, and
+    what the offers did and cost."""
+    out: dict[str, float] = {}
+    strategy = scored["strategy"].astype("string").to_numpy() if "strategy" in scored else None
+    if strategy is not None:
+        chaser = strategy == "chaser"
+        if chaser.sum() >= MIN_GROUP and (~chaser).sum() >= MIN_GROUP:
+            q, jss = _num(scored, "true_quality"), _num(scored, "jss")
+            out["chaser_jss_premium"], out["chaser_jss_premium_se"] = _premium(jss, chaser, q)
+            out["chaser_share100_premium"], out["chaser_share100_premium_se"] = _premium(
+                (jss >= 100).astype(float), chaser, q)
+    for m in ("chaser_jss_premium", "chaser_jss_premium_se", "chaser_share100_premium",
+              "chaser_share100_premium_se"):
+        if m not in out:
+            notes.add(m, "fewer than 2 scored chasers or honest freelancers")
+    if contracts is None or "chase_action" not in contracts.columns:
+        for m in ("chase_offers_per_contract", "chase_offer_share_to_honest",
+                  "negatives_avoided_per_chaser", "refund_usd_per_point_gained"):
+            notes.add(m, "no contract table with chase columns")
+        return out
+    from marketplace.scoring import feedback_class
+
+    ended = _in_period(contracts, "end_week", start)
+    ended = ended.loc[ended["end_week"].notna()]
+    kind = final.set_index("freelancer_id")["strategy"].astype("string")
+    is_chaser = (ended["freelancer_id"].map(kind) == "chaser").fillna(False).to_numpy(bool)
+    offered = ended["chase_action"].astype("string").fillna("").to_numpy() != ""
+    if is_chaser.any():
+        out["chase_offers_per_contract"] = float(offered[is_chaser].mean())
+    else:
+        notes.add("chase_offers_per_contract", "no chaser contract ended in the period")
+    if offered.any() and clients is not None:
+        rater = clients.set_index("client_id")["rater_type"].astype("string")
+        to = ended.loc[offered, "client_id"].map(rater)
+        out["chase_offer_share_to_honest"] = float((to == "honest").mean())
+    else:
+        notes.add("chase_offer_share_to_honest", "no chase offer in the period")
+    rules = _rules_for(params)
+    negative_now = feedback_class(_num(ended, "private_score"), _num(ended, "public_stars"),
+                                  rules) == 2
+    if rules.dispute_is_negative:
+        negative_now |= (ended["end_reason"].astype("string") == "dispute").to_numpy(bool)
+    avoided = _bool(ended, "negative_without_chase") & ~negative_now
+    chasers_working = ended.loc[is_chaser, "freelancer_id"].nunique()
+    if chasers_working:
+        out["negatives_avoided_per_chaser"] = float(avoided[is_chaser].sum() / chasers_working)
+    else:
+        notes.add("negatives_avoided_per_chaser", "no chaser contract ended in the period")
+    premium = out.get("chaser_jss_premium", math.nan)
+    n_scored_chasers = int((strategy == "chaser").sum()) if strategy is not None else 0
+    if premium > 0 and n_scored_chasers:
+        scored_ids = set(scored.loc[strategy == "chaser", "freelancer_id"])
+        mine = ended["freelancer_id"].isin(scored_ids).to_numpy(bool)
+        refund = float(np.nansum(_num(ended, "refunded_usd")[mine])) / n_scored_chasers
+        out["refund_usd_per_point_gained"] = refund / premium
+    else:
+        notes.add("refund_usd_per_point_gained", "no JSS premium of chasers (<= 0 or unknown)")
+    return out
+
+
+def _client_flagged_at(ended: pd.DataFrame, clients: pd.DataFrame) -> np.ndarray:
+    """Per contract: its client had been flagged at (or before) the contract's end week."""
+    fw = clients.set_index("client_id")["flagged_week"]
+    week = pd.to_numeric(ended["client_id"].map(fw), errors="coerce").to_numpy(
+        float, na_value=np.nan)
+    return ~np.isnan(week) & (week <= _num(ended, "end_week"))
+
+
+def _lying_clients(contracts: pd.DataFrame | None, clients: pd.DataFrame | None, params: Any,
+                   start: float, final_week: float, notes: _Notes) -> dict[str, float]:
+    """'One lying client took me from 90 to 79': negatives from unflagged dishonest clients."""
+    names = ("lying_client_events", "lying_client_drop_median", "lying_client_below_90_share",
+             "lying_client_recovery_weeks_median")
+    if contracts is None or clients is None or "jss_at_end" not in contracts.columns:
+        for m in names:
+            notes.add(m, "no contract or client table with the JSS-at-end columns")
+        return {}
+    from marketplace.scoring import feedback_class
+
+    ended = _in_period(contracts, "end_week", start)
+    ended = ended.loc[ended["end_week"].notna()]
+    rater = ended["client_id"].map(clients.set_index("client_id")["rater_type"].astype("string"))
+    rules = _rules_for(params)
+    negative = feedback_class(_num(ended, "private_score"), _num(ended, "public_stars"),
+                              rules) == 2
+    if rules.dispute_is_negative:
+        negative |= (ended["end_reason"].astype("string") == "dispute").to_numpy(bool)
+    before = _num(ended, "jss_at_end")
+    event = ((rater == "dishonest").to_numpy(bool) & ~_client_flagged_at(ended, clients)
+             & negative & ~np.isnan(before))
+    out: dict[str, float] = {"lying_client_events": float(event.sum())}
+    ev = ended.loc[event]
+    before, after = before[event], _num(ev, "jss_after_end")
+    ok = ~np.isnan(after)
+    if not ok.any():
+        for m in names[1:]:
+            notes.add(m, "no lying-client event with a JSS after it")
+        return out
+    drop = before[ok] - after[ok]
+    out["lying_client_drop_median"] = float(np.median(drop))
+    high = before[ok] >= CUTOFF
+    if high.any():
+        out["lying_client_below_90_share"] = float(np.mean(after[ok][high] < CUTOFF))
+    else:
+        notes.add("lying_client_below_90_share", "no event hit a freelancer at 90 or more")
+    fell = drop > 0
+    if fell.any():
+        from statsmodels.duration.survfunc import SurvfuncRight
+
+        end = _num(ev, "end_week")[ok][fell]
+        rec = _num(ev, "jss_recovered_week")[ok][fell]
+        done = ~np.isnan(rec)
+        duration = np.where(done, rec - end, np.minimum(final_week - end, 156.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            median = float(SurvfuncRight(np.maximum(duration, 0.0),
+                                         done.astype(float)).quantile(0.5))
+        if math.isnan(median):
+            notes.add("lying_client_recovery_weeks_median", "fewer than half recovered")
+        out["lying_client_recovery_weeks_median"] = median
+    else:
+        notes.add("lying_client_recovery_weeks_median", "no event lowered a JSS")
+    return out
+
+
+def _flagging(contracts: pd.DataFrame | None, clients: pd.DataFrame | None, notes: _Notes
+              ) -> dict[str, float]:
+    """How well flags (the platform's rules on behaviour-based ratings) find harsh and dishonest
+    clients: precision and recall against the true type, and the delay from the client's first
+    ended contract to its flag."""
+    names = ("flag_precision", "flag_recall", "flag_delay_weeks_median")
+    if clients is None or contracts is None:
+        for m in names:
+            notes.add(m, "no client or contract table")
+        return {}
+    out: dict[str, float] = {}
+    rater = clients["rater_type"].astype("string").to_numpy()
+    target = np.isin(rater, FLAG_TARGET_TYPES)
+    flagged = _bool(clients, "flagged")
+    first_end = contracts.groupby("client_id")["end_week"].min()
+    first = pd.to_numeric(clients["client_id"].map(first_end), errors="coerce").to_numpy(
+        float, na_value=np.nan)
+    hired = ~np.isnan(first)  # clients with at least one ended contract
+    if flagged.any():
+        out["flag_precision"] = float(target[flagged].mean())
+    else:
+        notes.add("flag_precision", "no client flagged")
+    if (target & hired).any():
+        out["flag_recall"] = float(flagged[target & hired].mean())
+    else:
+        notes.add("flag_recall", "no harsh or dishonest client with an ended contract")
+    hits = target & flagged & hired
+    if hits.any():
+        delay = _num(clients, "flagged_week")[hits] - first[hits]
+        out["flag_delay_weeks_median"] = float(np.median(delay))
+    else:
+        notes.add("flag_delay_weeks_median", "no harsh or dishonest client flagged")
+    return out
+
+
+def _history(contracts: pd.DataFrame, scored: pd.DataFrame, rules: Any):
+    """Each scored freelancer's contract history as the scoring engine needs it (outcome and
+    weight as the run classified them; running contracts classified here)."""
+    from marketplace.scoring.outcomes import OUTCOME_NAMES, REASONS
+
+    ids = scored["freelancer_id"].to_numpy()
+    hist = contracts.loc[contracts["freelancer_id"].isin(ids)]
+    end = _num(hist, "end_week")
+    outcome = _codes(hist["outcome"], OUTCOME_NAMES)
+    running = np.isnan(end) & np.isnan(outcome)
+    if running.any():
+        outcome[running] = _running_outcomes(hist.loc[running], rules)
+    weight = _num(hist, "weight")
+    keep = ~(np.isnan(outcome) | np.isnan(weight))
+    hist, end, outcome, weight = hist.loc[keep], end[keep], outcome[keep], weight[keep]
+    reason = (_codes(hist["exclusion_reason"], REASONS)
+              if "exclusion_reason" in hist.columns else None)
+    f_idx = pd.Index(ids).get_indexer(hist["freelancer_id"]).astype(np.int64)
+    c_codes = pd.factorize(hist["client_id"])[0].astype(np.int64)
+    return hist, f_idx, c_codes, end, outcome, weight, reason
+
+
+def _budget_ends(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: Any, start: float,
+                 final_week: float, notes: _Notes) -> dict[str, float]:
+    """Running out of money: how common budget-shortfall / change-of-direction ends are, how
+    often they count as negative, and how much they move the JSS of those they hit (JSS now
+    minus JSS with those contracts left out, scoring engine at the final week)."""
+    names = ("budget_end_share", "budget_end_negative_share", "budget_end_jss_effect")
+    if contracts is None:
+        for m in names:
+            notes.add(m, "no contract table")
+        return {}
+    out: dict[str, float] = {}
+    ended = _in_period(contracts, "end_week", start)
+    ended = ended.loc[ended["end_week"].notna()]
+    budget = ended["early_end_cause"].astype("string").isin(BUDGET_END_CAUSES).to_numpy(bool)
+    if len(ended):
+        out["budget_end_share"] = float(budget.mean())
+    if budget.any():
+        out["budget_end_negative_share"] = float(
+            (ended.loc[budget, "outcome"].astype("string") == "negative").mean())
+    else:
+        notes.add("budget_end_negative_share", "no budget-end contract in the period")
+    if len(scored) == 0:
+        notes.add("budget_end_jss_effect", "no scored freelancers")
+        return out
+    from marketplace.scoring import Outcome, job_success_scores
+
+    rules = _rules_for(params)
+    hist, f_idx, c_codes, end, outcome, weight, reason = _history(contracts, scored, rules)
+    is_budget = hist["early_end_cause"].astype("string").isin(BUDGET_END_CAUSES).to_numpy(bool)
+    counted = is_budget & (outcome < float(Outcome.EXCLUDED))
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(job_success_scores(
+            f_idx[rows], c_codes[rows], end[rows], outcome[rows].astype(np.int8), weight[rows],
+            week=float(final_week), n_freelancers=len(scored), rules=rules,
+            reason=None if reason is None else np.nan_to_num(reason[rows], nan=-1).astype(
+                np.int8)).jss, dtype=float)
+
+    every = np.ones(f_idx.size, bool)
+    hit = np.zeros(len(scored), bool)
+    hit[np.unique(f_idx[counted])] = True
+    if not hit.any():
+        notes.add("budget_end_jss_effect", "no scored freelancer has a counted budget end")
+        return out
+    now, without = score(every), score(~counted)
+    ok = hit & ~np.isnan(now) & ~np.isnan(without)
+    if ok.any():
+        out["budget_end_jss_effect"] = float(np.mean(now[ok] - without[ok]))
+    else:
+        notes.add("budget_end_jss_effect", "no JSS with and without the budget ends")
+    return out
+
+
+def _drift(timeseries: pd.DataFrame | None, start: float, notes: _Notes) -> dict[str, float]:
+    """Is the analysed period in steady state? OLS slope per year of the weekly share at JSS
+    >= 90 and of Spearman(JSS, quality), with Newey-West (HAC) standard errors."""
+    import statsmodels.api as sm
+
+    out: dict[str, float] = {}
+    weekly = _weekly(timeseries, start)
+    for column, name in (("share_jss_ge_90", "drift_share_jss_ge_90_per_year"),
+                         ("spearman_jss_quality", "drift_spearman_per_year")):
+        if weekly is None or column not in weekly.columns:
+            notes.add(name, "no timeseries in the analysed period")
+            continue
+        y = _num(weekly, column)
+        years = _num(weekly, "week") / 52.0
+        ok = ~np.isnan(y)
+        if ok.sum() < 2 * DRIFT_HAC_LAGS:
+            notes.add(name, f"fewer than {2 * DRIFT_HAC_LAGS} weeks with a value")
+            continue
+        x = sm.add_constant(years[ok] - years[ok].mean())
+        fit = sm.OLS(y[ok], x).fit(cov_type="HAC", cov_kwds={"maxlags": DRIFT_HAC_LAGS})
+        out[name] = float(fit.params[1])
+        out[f"{name}_se"] = float(fit.bse[1])
+    return out
+
+
 # ----------------------------------------------------------------------------- tables
 
 
@@ -1047,6 +1432,16 @@ def run_metrics(outputs: Any, params: Any = None, *, sample_rows: int = SAMPLE_R
          lambda: _policy_metrics(contracts, freelancers, clients, params, notes, timeseries)),
         (FACT_METRIC_NAMES, lambda: fact_metrics(final, active, scored, contracts, clients,
                                                  start, params, notes)),
+    ]
+    groups += [
+        (FORCE_METRICS[:8],
+         lambda: _chasing(contracts, clients, final, scored, params, start, notes)),
+        (FORCE_METRICS[8:12],
+         lambda: _lying_clients(contracts, clients, params, start, final_week, notes)),
+        (FORCE_METRICS[12:15], lambda: _flagging(contracts, clients, notes)),
+        (FORCE_METRICS[15:18],
+         lambda: _budget_ends(contracts, scored, params, start, final_week, notes)),
+        (FORCE_METRICS[18:], lambda: _drift(timeseries, start, notes)),
     ]
     for names, compute in groups:
         result = _guarded(names, notes, compute, {})

@@ -27,8 +27,30 @@ if TYPE_CHECKING:  # pragma: no cover
 HONEST, LENIENT, HARSH, DISHONEST = range(4)
 CHASER = 1
 NO_ACTION, FULL_REFUND, PARTIAL_REFUND, EXTRA_WORK = range(4)
-#: Mean 1-5 star rating a freelancer gives a client of each rater type (assumption, ODD 7.6).
-RATING_OF_CLIENT_MEAN = np.array([4.7, 4.8, 2.3, 2.0])
+#: early-end cause codes (outputs.EARLY_END_CAUSES) where the client ended the contract
+_CLIENT_EARLY_END_CAUSES = np.array([1, 2, 3, 4], np.int8)
+#: causes unrelated to the work (budget shortfall, change of direction)
+BUDGET_END_CAUSES = np.array([1, 2], np.int8)
+
+
+def honest_private_score(satisfaction: np.ndarray, private_bias: float) -> np.ndarray:
+    """The 0-10 private score an honest rater gives at ``satisfaction`` (before any silence)."""
+    return np.clip(np.rint(10.0 * satisfaction + private_bias), 0, 10)
+
+
+def is_unhappy(model: MarketplaceModel, satisfaction: np.ndarray) -> np.ndarray:
+    """The one definition of an unhappy client: its honest private score would be negative
+    (below the rule set's neutral band), whatever its rater type."""
+    return (honest_private_score(satisfaction, model.p.clients.private_bias)
+            < model.rules.private_neutral_min)
+
+
+def honest_public_expected(model: MarketplaceModel, satisfaction: np.ndarray) -> np.ndarray:
+    """An honest rater's expected public stars (before noise and rounding) at ``satisfaction``,
+    with the standards drift of the current week."""
+    c = model.p.clients
+    drift = c.public_inflation_stars_per_year * model.week / 52.0
+    return 5.0 - c.public_slope * np.maximum(0.0, c.public_full_marks - satisfaction) + drift
 
 
 class Freelancer(mesa.Agent):
@@ -102,11 +124,10 @@ class Freelancer(mesa.Agent):
         capacity = rng.integers(1, p.capacity_max + 1, k).astype(np.int16)
         noise = rng.normal(0.0, p.price_noise_sd, k)
         mean_quality = model.quality_mean
-        if p.pricing == "quality":
-            base_log_price = np.log(p.price_median_usd) + p.price_quality_slope * (
-                quality - mean_quality) + noise
-        else:  # reputation pricing: the base does not follow quality, reputation adds to it
-            base_log_price = np.log(p.price_median_usd) + noise
+        slope = p.price_quality_slope
+        if p.pricing == "reputation" and p.reputation_price_quality_slope is not None:
+            slope = p.reputation_price_quality_slope  # its own link to quality
+        base_log_price = np.log(p.price_median_usd) + slope * (quality - mean_quality) + noise
         return {"quality": quality, "strategy": strategy, "capacity": capacity,
                 "base_log_price": base_log_price}
 
@@ -114,8 +135,10 @@ class Freelancer(mesa.Agent):
     def asking_price(model: MarketplaceModel, idx: np.ndarray) -> np.ndarray:
         """Current asking hourly rate (USD) of freelancers ``idx``.
 
-        'quality': fixed at entry. 'reputation': exp(base + slope x r) with the reputation index
-        r = JSS/100 (0 without one) + 0.25 x Top Rated + 0.25 x Top Rated Plus.
+        'quality': fixed at entry. 'reputation': exp(base + slope x (r - r_mean)) with the
+        reputation index r = JSS/100 (0 without one) + 0.25 x Top Rated + 0.25 x Top Rated Plus
+        and r_mean its mean over the freelancers on the platform (so reputation pricing moves
+        prices between freelancers, not the market's price level).
         """
         s = model.freelancer_state
         base = s.base_log_price[idx]
@@ -124,7 +147,8 @@ class Freelancer(mesa.Agent):
             return np.exp(base)
         r = (np.nan_to_num(s.score[idx], nan=0.0) / 100.0 + 0.25 * s.top_rated[idx]
              + 0.25 * s.top_rated_plus[idx])
-        return np.exp(base + p.reputation_price_slope * r)
+        r_mean = float(r.mean()) if r.size else 0.0
+        return np.exp(base + p.reputation_price_slope * (r - r_mean))
 
     @staticmethod
     def send_proposals(model: MarketplaceModel, jobs: dict[str, np.ndarray]
@@ -202,22 +226,40 @@ class Freelancer(mesa.Agent):
         return action
 
     @staticmethod
-    def rate_clients(model: MarketplaceModel, client: np.ndarray) -> np.ndarray:
-        """The freelancer's 1-5 star feedback on each client (drives client flagging)."""
-        mean = RATING_OF_CLIENT_MEAN[model.client_state.rater_type[client]]
-        sd = model.p.platform.freelancer_rating_noise_sd
-        return np.clip(np.rint(mean + model.rng.normal(0.0, sd, client.size)), 1, 5)
+    def rate_clients(model: MarketplaceModel, contracts: np.ndarray, public: np.ndarray,
+                     dispute: np.ndarray) -> np.ndarray:
+        """The freelancer's 1-5 star feedback on each ending contract's client (drives client
+        flagging), from what the client did in that contract: public stars far below what the
+        delivered work deserved, an early end by the client, work larger than posted (scope
+        creep), a dispute; plus rater noise. The freelancer never sees the client's type."""
+        pl = model.p.platform
+        ct = model.contract_state
+        deserved = np.clip(honest_public_expected(model, ct.delivered_quality[contracts]), 1, 5)
+        gap = np.nan_to_num(deserved - public, nan=0.0)  # no stars seen: no gap
+        early = np.isin(ct.early_end_cause[contracts], _CLIENT_EARLY_END_CAUSES)
+        scope = ((ct.planned_weeks[contracts] > ct.posted_weeks[contracts])
+                 | (ct.scope_hours[contracts] > 0))
+        mean = (pl.freelancer_rating_base
+                - pl.rating_penalty_feedback_gap * np.maximum(0.0, gap - 1.0)
+                - pl.rating_penalty_early_end * early - pl.rating_penalty_scope * scope
+                - pl.rating_penalty_dispute * dispute)
+        noise = model.rng.normal(0.0, pl.freelancer_rating_noise_sd, contracts.size)
+        return np.clip(np.rint(mean + noise), 1, 5)
 
     @staticmethod
     def leaving(model: MarketplaceModel, week: int) -> np.ndarray:
-        """Indices of freelancers who leave this week: idle for exit_idle_weeks, then a hazard."""
+        """Indices of freelancers who leave this week: idle for exit_idle_weeks, then a hazard;
+        any freelancer without running work, with the career-end hazard."""
         p = model.p.freelancers
         s = model.freelancer_state
-        if p.exit_prob_per_week <= 0:
+        if p.exit_prob_per_week <= 0 and p.career_end_prob_per_week <= 0:
             return np.empty(0, np.int64)
         act = model.active_idx
-        cand = act[(s.n_ongoing[act] == 0) & (week - s.last_work_week[act] >= p.exit_idle_weeks)]
-        return cand[model.rng.random(cand.size) < p.exit_prob_per_week]
+        free = act[s.n_ongoing[act] == 0]
+        idle = week - s.last_work_week[free] >= p.exit_idle_weeks
+        hazard = np.where(idle, 1.0 - (1.0 - p.exit_prob_per_week)
+                          * (1.0 - p.career_end_prob_per_week), p.career_end_prob_per_week)
+        return free[model.rng.random(free.size) < hazard]
 
 
 class Client(mesa.Agent):
@@ -404,17 +446,32 @@ class Client(mesa.Agent):
             np.minimum.at(first, j[best], best)  # ties: the earliest proposal
             ok = first < f.size
             winner[ok] = f[first[ok]]
-        hire = (best_u > model.p.clients.utility.reservation_utility) & ~jobs["abandoned"]
+        hire = (best_u > Client.reservation(model, jobs)) & ~jobs["abandoned"]
         winner[~hire] = -1
         return {"passes": passes, "visible": visible, "winner": winner, "n_proposals": n_prop,
                 "n_read": n_read, "opened": opened, "best_utility": best_u}
 
     @staticmethod
+    def reservation(model: MarketplaceModel, jobs: dict[str, np.ndarray]) -> np.ndarray:
+        """Utility of hiring no one for each job, relative to the market: reservation_utility
+        plus the score utility of the average freelancer on the platform (profile x w(p) x
+        score_scale x mean S/100). The score's weight then changes whom clients hire, not how
+        often they hire."""
+        u_p = model.p.clients.utility
+        s = model.freelancer_state
+        jss = s.score[model.active_idx]  # the market's score
+        mean_score = (float(np.where(np.isnan(jss), u_p.no_jss_score, jss).mean()) / 100.0
+                      if jss.size else u_p.no_jss_score / 100.0)
+        w = Client.score_weight(model, jobs["percentile"])
+        profile = u_p.public_profile_weight * u_p.score_scale
+        return u_p.reservation_utility + profile * w * mean_score
+
+    @staticmethod
     def early_end(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
         """Cause code (outputs.EARLY_END_CAUSES) for each running contract ending early this week.
 
-        Budget shortfall and change of direction hit any contract; poor work (satisfaction below
-        unhappy_threshold) is ended with performance_end_rate; dishonest clients end for no reason
+        Budget shortfall and change of direction hit any contract; poor work (an unhappy client:
+        ``is_unhappy``) is ended with performance_end_rate; dishonest clients end for no reason
         tied to the work; freelancers quit dishonest clients' contracts at the same rate.
         """
         c = model.p.clients
@@ -432,7 +489,7 @@ class Client(mesa.Agent):
             return cause
         ids = contracts[maybe]
         dishonest = cs.rater_type[ct.client[ids]] == DISHONEST
-        cum3 = cum2 + np.where(ct.satisfaction[ids] < c.unhappy_threshold,
+        cum3 = cum2 + np.where(is_unhappy(model, ct.satisfaction[ids]),
                                c.performance_end_rate, 0.0)
         cum4 = cum3 + np.where(dishonest, dishonest_rate, 0.0)
         cum5 = cum4 + np.where(dishonest, dishonest_rate, 0.0)
@@ -443,18 +500,24 @@ class Client(mesa.Agent):
         return cause
 
     @staticmethod
-    def appears_unhappy(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
-        """Whether the client seems unhappy to the freelancer at the end of each contract.
+    def observed_satisfaction(model: MarketplaceModel, contracts: np.ndarray) -> np.ndarray:
+        """What the freelancer sees of the client's satisfaction at the end of each contract
+        (revision requests, messages, a disputed milestone): the true satisfaction plus noise
+        (``chase_signal_noise_sd``). Not the client's rater type."""
+        sd = model.p.freelancers.chase_signal_noise_sd
+        sat = model.contract_state.satisfaction[contracts]
+        return sat + model.rng.normal(0.0, sd, contracts.size) if sd > 0 else sat.copy()
 
-        Honest raters: satisfaction below unhappy_threshold. Lenient: never. Harsh: always
-        (consistently negative). Dishonest: half the time, regardless of the work.
-        """
-        ct = model.contract_state
-        rater = model.client_state.rater_type[ct.client[contracts]]
-        unhappy = ct.satisfaction[contracts] < model.p.clients.unhappy_threshold
-        coin = model.rng.random(contracts.size) < 0.5
-        return np.select([rater == HONEST, rater == LENIENT, rater == HARSH],
-                         [unhappy, False, True], default=coin)
+    @staticmethod
+    def appears_unhappy(model: MarketplaceModel, contracts: np.ndarray, observed: np.ndarray
+                        ) -> np.ndarray:
+        """Whether the client seems unhappy to the freelancer: the observed satisfaction would
+        give a negative honest private score, or a dishonest client threatens bad feedback
+        (``dishonest_threat_prob``, extortion)."""
+        rater = model.client_state.rater_type[model.contract_state.client[contracts]]
+        threat = (rater == DISHONEST) & (model.rng.random(contracts.size)
+                                         < model.p.clients.dishonest_threat_prob)
+        return is_unhappy(model, observed) | threat
 
     @staticmethod
     def accepts_offer(model: MarketplaceModel, action: np.ndarray) -> np.ndarray:
@@ -463,38 +526,57 @@ class Client(mesa.Agent):
                                < model.p.freelancers.chase_accept_prob)
 
     @staticmethod
-    def feedback(model: MarketplaceModel, contracts: np.ndarray, unhappy: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """Public stars (1-5) and private score (0-10) by rater type; NaN = no feedback.
+    def feedback_draws(model: MarketplaceModel, m: int) -> dict[str, np.ndarray]:
+        """The random numbers of ``m`` clients' feedback, drawn once so that the feedback with
+        and without a chase (or any other counterfactual) share them."""
+        rng = model.rng
+        return {"noise": rng.normal(0.0, model.p.clients.public_noise_sd, m),
+                "u": rng.random(m), "harsh_public": rng.random(m), "dis_private": rng.random(m),
+                "dis_five": rng.random(m), "dis_public": rng.random(m), "give": rng.random(m),
+                "response": rng.random(m)}
 
-        honest: private = round(10 x satisfaction + private_bias), public = round(5 -
-        public_slope x max(0, public_full_marks - satisfaction) + noise) (inflated: full marks
-        below full satisfaction); lenient: 5 stars and 9-10; harsh: 1-3 stars and 0-5;
-        dishonest: unrelated to the work (5 stars 60% of the time, else 1-5; private uniform
-        0-10, so 5 public stars with a negative private score is common). Unhappy clients stay
-        silent more often (feedback_prob_unhappy).
+    @staticmethod
+    def feedback(model: MarketplaceModel, rater: np.ndarray, satisfaction: np.ndarray,
+                 as_honest: np.ndarray, budget_end: np.ndarray, draws: dict[str, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Public stars (1-5) and private score (0-10) of ending contracts; NaN = no feedback.
+
+        Raters flagged ``as_honest`` (honest clients, and harsh or dishonest clients an accepted
+        offer moved) rate the satisfaction: private = round(10 s + private_bias), public =
+        round(5 - public_slope x max(0, public_full_marks - s) + drift + noise) (inflated: full
+        marks below full satisfaction; drift = standards drift). Lenient: 5 stars and 9-10;
+        harsh: 1-3 stars and 0-5; dishonest: unrelated to the work (5 stars 60% of the time,
+        else 1-5; private uniform 0-10). After a budget-shortfall or change-of-direction end the
+        satisfaction rated is shifted by budget_end_private_shift / 10 and feedback is left with
+        budget_end_feedback_prob; otherwise with a probability that falls with satisfaction
+        (``silence``).
         """
         c = model.p.clients
-        rng = model.rng
-        ct = model.contract_state
-        m = contracts.size
-        rater = model.client_state.rater_type[ct.client[contracts]]
-        sat = ct.satisfaction[contracts]
-        honest_private = np.clip(np.rint(10.0 * sat + c.private_bias), 0, 10)
-        honest_public = np.clip(np.rint(
-            5.0 - c.public_slope * np.maximum(0.0, c.public_full_marks - sat)
-            + rng.normal(0.0, c.public_noise_sd, m)), 1, 5)
-        u = rng.random(m)
+        rated = np.where(budget_end, satisfaction + c.budget_end_private_shift / 10.0,
+                         satisfaction)
+        honest_private = honest_private_score(rated, c.private_bias)
+        honest_public = np.clip(np.rint(honest_public_expected(model, rated) + draws["noise"]),
+                                1, 5)
+        u = draws["u"]
         lenient_private = np.where(u < 0.5, 9.0, 10.0)
         harsh_private = np.floor(u * 6.0)
-        harsh_public = 1.0 + np.floor(rng.random(m) * 3.0)
-        dishonest_private = np.floor(rng.random(m) * 11.0)
-        dishonest_public = np.where(rng.random(m) < 0.6, 5.0, 1.0 + np.floor(rng.random(m) * 5))
-        private = np.choose(rater, [honest_private, lenient_private, harsh_private,
-                                    dishonest_private])
-        public = np.choose(rater, [honest_public, np.full(m, 5.0), harsh_public,
-                                   dishonest_public])
-        give = rng.random(m) < np.where(unhappy, c.feedback_prob_unhappy, c.feedback_prob_happy)
+        harsh_public = 1.0 + np.floor(draws["harsh_public"] * 3.0)
+        dishonest_private = np.floor(draws["dis_private"] * 11.0)
+        dishonest_public = np.where(draws["dis_five"] < 0.6, 5.0,
+                                    1.0 + np.floor(draws["dis_public"] * 5))
+        kind = np.where(as_honest, HONEST, rater)
+        private = np.choose(kind, [honest_private, lenient_private, harsh_private,
+                                   dishonest_private])
+        public = np.choose(kind, [honest_public, np.full(rater.size, 5.0), harsh_public,
+                                  dishonest_public])
+        if c.silence == "continuous":
+            p_give = np.maximum(0.0, c.feedback_prob_happy - c.feedback_prob_slope
+                                * np.maximum(0.0, c.public_full_marks - satisfaction))
+        else:
+            p_give = np.where(is_unhappy(model, satisfaction), c.feedback_prob_unhappy,
+                              c.feedback_prob_happy)
+        p_give = np.where(budget_end, c.budget_end_feedback_prob, p_give)
+        give = draws["give"] < p_give
         private = np.where(give, private, np.nan)
         public = np.where(give, public, np.nan)
         return public.astype(np.float64), private.astype(np.float64)

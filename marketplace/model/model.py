@@ -32,13 +32,16 @@ import pandas as pd
 from marketplace import scoring
 
 from .agents import (
+    BUDGET_END_CAUSES,
     DISHONEST,
     EXTRA_WORK,
     FULL_REFUND,
     HARSH,
+    HONEST,
     PARTIAL_REFUND,
     Client,
     Freelancer,
+    is_unhappy,
 )
 from .outputs import (
     CHASE_ACTIONS,
@@ -143,6 +146,14 @@ _CONTRACT_SCHEMA = {
     "early_end_cause": (np.int8, 0),
     "delivered_quality": (np.float64, 0.0),
     "satisfaction": (np.float64, 0.0),
+    "satisfaction_before_chase": (np.float64, np.nan),
+    "observed_satisfaction": (np.float64, np.nan),
+    "negative_without_chase": (np.bool_, False),
+    "scope_hours": (np.float64, 0.0),
+    "chase_extra_hours": (np.float64, 0.0),
+    "jss_at_end": (np.float64, np.nan),
+    "jss_after_end": (np.float64, np.nan),
+    "jss_recovered_week": (np.int32, -1),
     "chase_action": (np.int8, 0),
     "chase_accepted": (np.bool_, False),
     "public_stars": (np.float64, np.nan),
@@ -217,6 +228,8 @@ class MarketplaceModel(mesa.Model):
         self.ongoing = np.empty(0, np.int64)
         self._ended_log: list[np.ndarray] = []  # contract ids in order of end week
         self._ended_weeks: list[int] = []
+        self._ended_since_update: list[np.ndarray] = []  # contracts ended since the last JSS update
+        self._pending_recovery = np.empty(0, np.int64)  # contracts whose JSS drop is not yet undone
         self._freelancer_agents: list[Freelancer] = []
         self.active_idx = np.empty(0, np.int64)
         self._pair_keys = np.empty(0, np.int64)  # sorted (freelancer x n_clients + client)
@@ -361,11 +374,17 @@ class MarketplaceModel(mesa.Model):
         rater = cs.rater_type[c]
         # a dishonest client's unstated scope on a fixed-price job is unpaid work
         scope = ct.fixed_price[ids] & (rater == DISHONEST)
-        ct.unpaid_hours[ids] += np.where(
+        scope_hours = np.where(
             scope, self.p.clients.dishonest_scope_extra * ct.hours[ids]
             * np.minimum(1.0, ct.paid_weeks[ids] / np.maximum(ct.posted_weeks[ids], 1)), 0.0)
-        # the chaser's offer to a client who seems unhappy
-        appears = Client.appears_unhappy(self, ids)
+        ct.scope_hours[ids] = scope_hours
+        ct.unpaid_hours[ids] += scope_hours
+        # the chaser's offer to a client who seems unhappy (from what the freelancer observes)
+        sat_before = ct.satisfaction[ids].copy()
+        ct.satisfaction_before_chase[ids] = sat_before
+        observed = Client.observed_satisfaction(self, ids)
+        ct.observed_satisfaction[ids] = observed
+        appears = Client.appears_unhappy(self, ids, observed)
         action = Freelancer.chase_offer(self, f, appears)
         accepted = Client.accepts_offer(self, action)
         ct.chase_action[ids] = action
@@ -390,25 +409,46 @@ class MarketplaceModel(mesa.Model):
             self._week_stats["refunds"] += float(refund.sum())
         ct.refunded[ids] = refund
         ct.unpaid_hours[ids] += extra
+        ct.chase_extra_hours[ids] = extra
         np.add.at(s.unpaid_hours_total, f, ct.unpaid_hours[ids])
-        # an accepted offer lifts an honest client's satisfaction
-        boost = accepted & (rater != DISHONEST) & (rater != HARSH)
-        ct.satisfaction[ids] = np.where(
-            boost, np.minimum(1.0, ct.satisfaction[ids] + fp.chase_satisfaction_boost),
-            ct.satisfaction[ids])
-        appears = np.where(boost, ct.satisfaction[ids] < self.p.clients.unhappy_threshold,
-                           appears)
-        # disputes: an unhappy client may dispute instead of closing
-        dispute = appears & (rng.random(ids.size) < self.p.clients.dispute_prob)
+        # each rater type's response to an accepted offer (ODD 7.7): an honest client's
+        # satisfaction moves; a dishonest client may take the refund and still rate low; a harsh
+        # client is moved with its own probability; a lenient client's feedback is 5 stars anyway
+        draws = Client.feedback_draws(self, ids.size)
+        moved_other = accepted & (
+            ((rater == DISHONEST) & (draws["response"] >= fp.chase_dishonest_still_low_prob))
+            | ((rater == HARSH) & (draws["response"] < fp.chase_harsh_moved_prob)))
+        boost = accepted & ((rater == HONEST) | moved_other)
+        sat_after = np.where(boost, np.minimum(1.0, sat_before + fp.chase_satisfaction_boost),
+                             sat_before)
+        ct.satisfaction[ids] = sat_after
+        as_honest = (rater == HONEST) | moved_other
+        budget_end = np.isin(ct.early_end_cause[ids], BUDGET_END_CAUSES)
+        # disputes: an unhappy client (after any chase) may dispute instead of closing
+        u_dispute = rng.random(ids.size)
+        dispute = is_unhappy(self, sat_after) & (u_dispute < self.p.clients.dispute_prob)
         reason = np.where(dispute, DISPUTE, reason).astype(np.int8)
-        public, private = Client.feedback(self, ids, appears)
+        public, private = Client.feedback(self, rater, sat_after, as_honest, budget_end, draws)
         public = np.where(accepted & (action == FULL_REFUND), np.nan, public)  # hidden, $0 earned
+        # ground truth: would the feedback have been negative without the offer (same draws)?
+        chased = action > 0
+        if chased.any():
+            pub0, priv0 = Client.feedback(self, rater[chased], sat_before[chased],
+                                          rater[chased] == HONEST, budget_end[chased],
+                                          {k: v[chased] for k, v in draws.items()})
+            neg0 = scoring.feedback_class(priv0, pub0, self.rules) == 2
+            if self.rules.dispute_is_negative:
+                neg0 |= is_unhappy(self, sat_before[chased]) & (
+                    u_dispute[chased] < self.p.clients.dispute_prob)
+            ct.negative_without_chase[ids[chased]] = neg0
         ct.public_stars[ids] = public
         ct.private_score[ids] = private
         ct.end_reason[ids] = reason
         ct.end_week[ids] = w
         ct.stale[ids] = True  # classified again at the next JSS update
-        ct.client_rating[ids] = Freelancer.rate_clients(self, c)
+        ct.jss_at_end[ids] = s.jss[f]
+        self._ended_since_update.append(ids.copy())
+        ct.client_rating[ids] = Freelancer.rate_clients(self, ids, public, dispute)
         np.add.at(cs.rating_sum, c, ct.client_rating[ids])
         _count_at(cs.rating_n, c)
         # freelancer bookkeeping
@@ -613,6 +653,7 @@ class MarketplaceModel(mesa.Model):
         s.n_neutral[active] = res.n_neutral
         s.n_negative[active] = res.n_negative
         self._update_market_score(w, ids, f_local, active, res)
+        self._track_jss_after_end(w)
         if self.rules.top_rated_plus:
             self._large_contract = scoring.large_contract_flags(
                 fr, ct.paid[ids] - ct.refunded[ids], outcome, end_week,
@@ -654,6 +695,7 @@ class MarketplaceModel(mesa.Model):
         cs = self.client_state
         return scoring.client_reputation_scores(cs.rating_sum[: cs.n], cs.rating_n[: cs.n],
                                                 self.rules.alternatives)
+
     def _large_contract_bar_usd(self, freelancer: np.ndarray) -> np.ndarray | None:
         """Top Rated Plus large-contract bar (USD) of each given freelancer's job category.
 
@@ -668,6 +710,30 @@ class MarketplaceModel(mesa.Model):
         u = np.modf((freelancer.astype(np.float64) + 1.0) * _GOLDEN_FRACTION)[0]
         category = np.searchsorted(np.cumsum(shares)[:-1], u, side="right")
         return np.asarray(bars, dtype=np.float64)[category]
+
+    def _track_jss_after_end(self, w: int) -> None:
+        """Ground truth of each ended contract's effect on its freelancer's JSS: the JSS at the
+        first update after the end (``jss_after_end``) and, where it fell, the first update week
+        at which the JSS is back at its level at the end (``jss_recovered_week``; followed for
+        156 weeks while the freelancer stays)."""
+        s, ct = self.freelancer_state, self.contract_state
+        pending = self._pending_recovery
+        if self._ended_since_update:
+            recent = np.concatenate(self._ended_since_update)
+            self._ended_since_update = []
+            after = s.jss[ct.freelancer[recent]]
+            ct.jss_after_end[recent] = after
+            with np.errstate(invalid="ignore"):
+                dropped = recent[after < ct.jss_at_end[recent]]
+            pending = np.concatenate([pending, dropped])
+        if pending.size:
+            fr = ct.freelancer[pending]
+            with np.errstate(invalid="ignore"):
+                back = s.jss[fr] >= ct.jss_at_end[pending]
+            ct.jss_recovered_week[pending[back]] = w
+            keep = ~back & s.active[fr] & (w - ct.end_week[pending] < 156)
+            pending = pending[keep]
+        self._pending_recovery = pending
 
     def _update_badges(self, w: int) -> None:
         """Top Rated (Plus) and Rising Talent, weekly, by the scoring engine's rules (for the
@@ -831,6 +897,8 @@ class MarketplaceModel(mesa.Model):
                                                          categories=list(EARLY_END_CAUSES)),
             "delivered_quality": v("delivered_quality"),
             "satisfaction": v("satisfaction"),
+            "satisfaction_before_chase": v("satisfaction_before_chase"),
+            "observed_satisfaction": v("observed_satisfaction"),
             "chase_action": pd.Categorical.from_codes(v("chase_action"),
                                                       categories=list(CHASE_ACTIONS)),
             "chase_accepted": v("chase_accepted"),
@@ -843,6 +911,12 @@ class MarketplaceModel(mesa.Model):
             "exclusion_reason": pd.Categorical.from_codes(
                 excl_codes, categories=["", *reasons[first_excluded:]]),
             "client_rating_by_freelancer": v("client_rating"),
+            "negative_without_chase": v("negative_without_chase"),
+            "scope_unpaid_hours": v("scope_hours"),
+            "chase_extra_hours": v("chase_extra_hours"),
+            "jss_at_end": v("jss_at_end"),
+            "jss_after_end": v("jss_after_end"),
+            "jss_recovered_week": _nullable(v("jss_recovered_week")),
         })
         return _in_order(df, CONTRACT_COLUMNS)
 

@@ -73,6 +73,11 @@ CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
     "delivered_quality": ("quality 0-1", "Ground truth: quality of the work on this contract, "
                           "drawn around the freelancer's true quality."),
     "satisfaction": ("0-1", "Ground truth: the client's satisfaction after any accepted chase."),
+    "satisfaction_before_chase": ("0-1", "Ground truth: the client's satisfaction at the end, "
+                                  "before any chase; NaN = running."),
+    "observed_satisfaction": ("0-1", "What the freelancer observed of the client's satisfaction "
+                              "at the end (true satisfaction plus noise); a chaser offers when "
+                              "it would give a negative honest private score. NaN = running."),
     "chase_action": ("category", "'' or full_refund / partial_refund / extra_work offered by a "
                      "chaser to an unhappy client."),
     "chase_accepted": ("bool", "The client accepted the chaser's offer."),
@@ -84,7 +89,21 @@ CONTRACT_COLUMNS: dict[str, tuple[str, str]] = {
                 "negative / excluded; <NA> = running."),
     "weight": ("weight", "Scoring-engine weight of the contract (earnings and length)."),
     "exclusion_reason": ("category", "Why an excluded contract does not count ('' = counted)."),
-    "client_rating_by_freelancer": ("stars 1-5", "The freelancer's feedback on the client."),
+    "client_rating_by_freelancer": ("stars 1-5", "The freelancer's feedback on the client, from "
+                                    "what the client did in the contract (ODD 7.6)."),
+    "negative_without_chase": ("bool", "Ground truth for offered contracts: the feedback would "
+                               "have been negative (private band or dispute) without the offer "
+                               "(same random draws); False where nothing was offered."),
+    "scope_unpaid_hours": ("hours", "Unpaid hours from a dishonest client's unstated scope on a "
+                           "fixed-price job (part of unpaid_extra_hours)."),
+    "chase_extra_hours": ("hours", "Unpaid extra hours of an accepted chase offer (part of "
+                          "unpaid_extra_hours)."),
+    "jss_at_end": ("JSS 0-100", "The freelancer's JSS when the contract ended; NaN = none."),
+    "jss_after_end": ("JSS 0-100", "The freelancer's JSS at the first JSS update after the end "
+                      "(includes other contracts changing at that update); NaN = none."),
+    "jss_recovered_week": ("week", "Where jss_after_end < jss_at_end: first JSS update week at "
+                           "which the JSS was back at jss_at_end or above; <NA> = not (yet) or "
+                           "no drop."),
 }
 
 #: Snapshots every K weeks hold the freelancers on the platform plus those who left since the

@@ -147,6 +147,10 @@ class FreelancerParams(_Group):
         0.8, description="Under pricing='reputation': change in log asking price per unit of the "
         "reputation index r = JSS/100 (0 without a JSS) + 0.25 x Top Rated + 0.25 x Top Rated "
         "Plus. Unit: log(USD/h) per index unit.")
+    reputation_price_quality_slope: float | None = Field(
+        None, description="Under pricing='reputation': change in the base log asking price per "
+        "unit of true quality (None = price_quality_slope, so switching pricing to 'reputation' "
+        "changes only how the price follows reputation). Unit: log(USD/h) per quality unit.")
     capacity_max: int = Field(
         5, ge=1, description="Largest number of concurrent contracts; each freelancer's capacity "
         "is drawn uniformly from 1..capacity_max at entry. Unit: contracts.")
@@ -176,6 +180,11 @@ class FreelancerParams(_Group):
     exit_prob_per_week: float = _probability(
         "Weekly probability of leaving once idle for exit_idle_weeks (0 = nobody leaves). "
         "Unit: probability per week.", 0.05)
+    career_end_prob_per_week: float = _probability(
+        "Weekly probability that a freelancer with no running contract leaves the platform for "
+        "good whatever its success (career end, a job elsewhere); bounds how long anyone stays, "
+        "so the population's mix of history lengths reaches a steady state (0 = only idle "
+        "freelancers leave). Unit: probability per week.", 0.0)
     delivery_noise_sd: float = Field(
         0.1, ge=0, description="Standard deviation of delivered quality around true quality on "
         "one contract (clipped to [0, 1]). Unit: quality units.")
@@ -186,8 +195,23 @@ class FreelancerParams(_Group):
         "Probability that an unhappy client accepts the chaser's offer and revises the "
         "feedback. Unit: probability.", 0.6)
     chase_satisfaction_boost: float = Field(
-        0.3, ge=0, le=1, description="Rise in the client's satisfaction (0-1 scale) when the "
-        "offer is accepted. Dishonest raters' feedback does not move. Unit: satisfaction units.")
+        0.3, ge=0, le=1, description="Rise in an honest client's satisfaction (0-1 scale) when "
+        "it accepts the chaser's offer (its feedback follows the new satisfaction). Unit: "
+        "satisfaction units.")
+    chase_signal_noise_sd: float = Field(
+        0.1, ge=0, description="Standard deviation of what a freelancer observes of the "
+        "client's satisfaction at the end of a contract (revision requests, messages, a "
+        "disputed milestone) around the true satisfaction; a chaser offers when the observed "
+        "satisfaction would give a negative honest private score. Unit: satisfaction units.")
+    chase_dishonest_still_low_prob: float = _probability(
+        "Probability that a dishonest client who accepts the offer (takes the refund) still "
+        "gives its unrelated, often negative feedback (the thread's extortion story); otherwise "
+        "it rates as an honest client would on the boosted satisfaction. Unit: probability.",
+        0.5)
+    chase_harsh_moved_prob: float = _probability(
+        "Probability that a harsh client who accepts the offer rates as an honest client would "
+        "on the boosted satisfaction instead of its consistently negative feedback (0 = harsh "
+        "clients cannot be moved). Unit: probability.", 0.0)
     partial_refund_share: float = _probability(
         "Share of the amount paid that a partial refund returns. Unit: share.", 0.5)
     extra_work_share: float = Field(
@@ -266,8 +290,10 @@ class ClientUtilityParams(_Group):
         0.5, ge=0, description="Scale of the Gumbel taste shock per proposal (0 = deterministic "
         "choice). Unit: utility.")
     reservation_utility: float = Field(
-        10.3, description="Utility of hiring no one: the best visible proposal must beat it. "
-        "Unit: utility.")
+        6.2, description="Utility of hiring no one, relative to the market: the best visible "
+        "proposal must beat this plus the score utility of the average freelancer on the "
+        "platform (public_profile_weight x w(p) x score_scale x mean S/100), so score_scale "
+        "changes whom clients hire, not how often. Unit: utility.")
 
 
 class ClientParams(_Group):
@@ -321,15 +347,12 @@ class ClientParams(_Group):
         "Weekly probability that a running contract ends early because the client changed "
         "direction (unrelated to the freelancer). Unit: probability per contract-week.", 0.005)
     performance_end_rate: float = _probability(
-        "Weekly probability that a client ends a running contract early when the work is "
-        "unsatisfactory (delivered quality below unhappy_threshold). Unit: probability/week.",
-        0.15)
+        "Weekly probability that a client ends a running contract early when it is unhappy "
+        "(its honest private score would be negative, i.e. in the rule set's negative band). "
+        "Unit: probability/week.", 0.15)
     satisfaction_noise_sd: float = Field(
         0.1, ge=0, description="Standard deviation of a client's satisfaction around delivered "
         "quality. Unit: satisfaction units (0-1).")
-    unhappy_threshold: float = _probability(
-        "Satisfaction below which a client is unhappy (chasers intervene; early ends and "
-        "disputes become possible). Unit: satisfaction (0-1).", 0.5)
     private_bias: float = Field(
         1.0, description="Points added to 10 x satisfaction in an honest private score (0-10, "
         "rounded). Unit: private points.")
@@ -344,18 +367,46 @@ class ClientParams(_Group):
     public_noise_sd: float = Field(
         0.5, ge=0, description="Standard deviation of the honest public rating before rounding "
         "to whole stars in [1, 5]. Unit: stars.")
+    public_inflation_stars_per_year: float = Field(
+        0.04, ge=0, description="Standards drift: an honest rater's public rating rises by this "
+        "many stars per year of market time (before rounding, at most 5), whatever the work "
+        "(raters apply lower standards as the market average rises; 0 switches it off). Unit: "
+        "stars per year.")
+    silence: Literal["continuous", "binary"] = Field(
+        "continuous", description="How the chance of leaving feedback depends on satisfaction s: "
+        "'continuous' = feedback_prob_happy - feedback_prob_slope x max(0, public_full_marks - "
+        "s) (at least 0); 'binary' = feedback_prob_unhappy for an unhappy client (negative "
+        "honest private score), else feedback_prob_happy.")
     feedback_prob_happy: float = _probability(
-        "Probability that a client who is not unhappy leaves feedback. Unit: probability.", 0.9)
+        "Probability that a client leaves feedback: a satisfied client (satisfaction at or "
+        "above public_full_marks; under silence='binary' every client who is not unhappy). "
+        "Unit: probability.", 0.9)
+    feedback_prob_slope: float = Field(
+        1.0, ge=0, description="Under silence='continuous': fall in the probability of leaving "
+        "feedback per unit of satisfaction below public_full_marks. Unit: probability per "
+        "satisfaction unit.")
     feedback_prob_unhappy: float = _probability(
-        "Probability that an unhappy client leaves feedback (silence: Dellarocas & Wood). "
-        "Unit: probability.", 0.7)
+        "Under silence='binary': probability that an unhappy client leaves feedback (silence: "
+        "Dellarocas & Wood). Unit: probability.", 0.7)
+    budget_end_feedback_prob: float = _probability(
+        "Probability that a client whose contract ended for a reason unrelated to the work "
+        "(budget shortfall or change of direction) leaves feedback. Unit: probability.", 0.6)
+    budget_end_private_shift: float = Field(
+        -1.0, description="Shift of the honest private score (and of the satisfaction the "
+        "public rating follows, by shift/10) after an end for a budget shortfall or a change of "
+        "direction: the client is left with unfinished work. Unit: private points (0-10 scale).")
     dispute_prob: float = _probability(
-        "Probability that an unhappy client's contract ends in a dispute. Unit: probability.",
+        "Probability that an unhappy client's contract (after any accepted chase) ends in a "
+        "dispute. Unit: probability.",
         0.1)
     dishonest_scope_extra: float = Field(
         0.5, ge=0, description="A dishonest client's misstatement: the real work is (1 + this) "
         "times the posted work; on fixed-price jobs the excess is unpaid hours, on hourly jobs "
         "the contract runs that much longer. Unit: share of posted work.")
+    dishonest_threat_prob: float = _probability(
+        "Probability that a dishonest client threatens bad feedback at the end of a contract "
+        "whatever the work (extortion), so that it looks unhappy to the freelancer. Unit: "
+        "probability.", 0.5)
     dishonest_early_end_rate: float = _probability(
         "Weekly probability that a dishonest client ends a contract early for no reason tied "
         "to the work. Unit: probability per contract-week.", 0.05)
@@ -397,7 +448,7 @@ class PlatformParams(_Group):
         None, description="Top Rated feedback-removal perk; None = the rule set's default.")
     freelancer_rating_noise_sd: float = Field(
         0.5, ge=0, description="Standard deviation of a freelancer's 1-5 star rating of a client "
-        "around its type's mean (honest 4.7, lenient 4.8, harsh 2.3, dishonest 2.0). Unit: stars.")
+        "around what the client did in the contract. Unit: stars.")
     # --- policy lab (issue 14): which score the market runs on, two-sided reputation ----------
     score: Literal["jss", "bayes", "wilson", "epp", "debiased", "jss-interval"] = Field(
         "jss", description="The score the market shows and uses (ODD 7.1.12, 7.8): clients "
@@ -428,6 +479,22 @@ class PlatformParams(_Group):
     large_contract_bar_mix: LargeContractBarMix = Field(
         default_factory=LargeContractBarMix, description="Shares of freelancers by the large-"
         "contract bar of their category (used when top_rated_plus_bar = 'by_category').")
+    freelancer_rating_base: float = Field(
+        4.8, ge=1, le=5, description="A freelancer's expected rating of a client who did nothing "
+        "wrong in the contract. Unit: stars.")
+    rating_penalty_feedback_gap: float = Field(
+        0.8, ge=0, description="Stars a freelancer takes off per public star the client gave "
+        "below what the delivered work deserved (an honest rater's expected stars for the "
+        "delivered quality), beyond a tolerance of one star. Unit: stars per star.")
+    rating_penalty_early_end: float = Field(
+        0.5, ge=0, description="Stars taken off when the client ended the contract early (for "
+        "whatever cause). Unit: stars.")
+    rating_penalty_scope: float = Field(
+        1.5, ge=0, description="Stars taken off when the work turned out larger than posted "
+        "(unpaid scope or a longer hourly contract: scope creep). Unit: stars.")
+    rating_penalty_dispute: float = Field(
+        1.5, ge=0, description="Stars taken off when the contract ended in a dispute. Unit: "
+        "stars.")
 
 
 class ModelParams(_Group):
@@ -438,11 +505,12 @@ class ModelParams(_Group):
     n_clients: int | None = Field(
         None, ge=1, description="Clients (a fixed population). None = round(clients.per_freelancer "
         "x n_freelancers). Unit: agents.")
-    weeks: int = Field(260, ge=1, description="Weeks simulated (one step = one week), burn-in "
+    weeks: int = Field(416, ge=1, description="Weeks simulated (one step = one week), burn-in "
                        "included. Unit: weeks.")
     burn_in_weeks: int = Field(
-        104, ge=0, description="Initial weeks the analysis discards (every freelancer starts "
-        "without history; 104 weeks fill the 24-month JSS window). Unit: weeks.")
+        260, ge=0, description="Initial weeks the analysis discards: every freelancer starts "
+        "without history, 104 weeks fill the 24-month JSS window, and the population's mix of "
+        "history lengths settles by about week 260 (steady state, ODD 5). Unit: weeks.")
     rules: str = Field("upwork-2023", description="JSS rule set name (marketplace.scoring."
                        "RULE_SET_NAMES).")
     jss_update_weeks: int = Field(2, ge=1, description="Weeks between JSS recomputations "
