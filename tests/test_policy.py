@@ -52,8 +52,12 @@ def test_client_reputation_steers_proposals_away_from_low_scored_clients():
     def ratio(out):
         cl = out.clients
         per_job = cl["proposals_received"] / cl["jobs_posted"].clip(lower=1)
-        bad = cl["rater_type"].astype(str).isin(["harsh", "dishonest"]) & (cl["jobs_posted"] > 0)
-        good = (cl["rater_type"].astype(str) == "honest") & (cl["jobs_posted"] > 0)
+        # ratings come from what clients did (issue 11), so group by the score, not the type
+        rep = cl["reputation_score"]
+        posted = cl["jobs_posted"] > 0
+        low, high = rep[posted].quantile([0.1, 0.5])
+        bad = posted & (rep <= low)
+        good = posted & (rep >= high)
         return per_job[bad].mean() / per_job[good].mean()
 
     base = {"freelancers.avoid_poorly_rated_clients": 0.0}

@@ -198,8 +198,8 @@ class Freelancer(mesa.Agent):
                                     < p.avoid_poorly_rated_clients)
                 keep &= ~skip
         if model.p.platform.client_reputation:  # two-sided reputation (ODD 7.8)
-            avoid = model.p.platform.client_reputation_avoidance * (
-                1.0 - model.client_reputation_scores()[jobs["client"]])
+            avoid = model.p.platform.client_reputation_avoidance * Freelancer.client_shortfall(
+                model.client_reputation_scores())[jobs["client"]]
             keep &= rng.random(f.size, dtype=np.float32) >= avoid[j]
         f, j, passes = f[keep], j[keep], passes[keep]
         sent = np.bincount(f, minlength=n)[searching]
@@ -208,6 +208,19 @@ class Freelancer(mesa.Agent):
         s.proposals_sent[searching] += sent
         s.last_activity_week[searching[sent > 0]] = model.week
         return f, j, passes
+
+    @staticmethod
+    def client_shortfall(score: np.ndarray) -> np.ndarray:
+        """How far below the typical client each client's visible score lies, in [0, 1]: 0 at or
+        above the median score, 1 at or below the 5th percentile, linear between. Relative, so
+        it steers proposals between clients whatever the ratings' overall level (which standards
+        drift and the rating base move)."""
+        if score.size == 0:
+            return score
+        mid, low = np.quantile(score, [0.5, 0.05])
+        if mid - low <= 1e-12:
+            return np.zeros_like(score)
+        return np.clip((mid - score) / (mid - low), 0.0, 1.0)
 
     @staticmethod
     def chase_offer(model: MarketplaceModel, freelancer: np.ndarray, appears_unhappy: np.ndarray

@@ -465,12 +465,14 @@ class PlatformParams(_Group):
     client_reputation: bool = Field(
         False, description="Two-sided reputation: every client shows a score from freelancers' "
         "ratings of it (shrunk mean, 0-1), and freelancers skip jobs of low-scored clients with "
-        "probability client_reputation_avoidance x (1 - score), on top of "
+        "probability client_reputation_avoidance x shortfall (0 at or above the median "
+        "client's score, 1 at or below the 5th percentile, linear between), on top of "
         "freelancers.avoid_poorly_rated_clients.")
     client_reputation_avoidance: float = _probability(
         "Strength of freelancers' avoidance of low-scored clients when client_reputation is on: "
-        "the probability of skipping a job of a client with score 0 (1 - score scales it). "
-        "[A] set so that well-rated clients get about 40% more proposals than poorly rated "
+        "the probability of skipping a job of a client at or below the 5th percentile of client "
+        "scores (the shortfall below the median scales it; relative, so the ratings' overall "
+        "level does not matter). [A] set so that well-rated clients get about 40% more proposals than poorly rated "
         "ones (direction of Benson, Sojourner and Umyarov 2020). Unit: probability.", 0.5)
     top_rated_plus_bar: Literal["by_category", "single"] = Field(
         "by_category", description="Top Rated Plus 'large contract' bar: 'by_category' = each "
