@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 QUICKSTART ?= experiments/quickstart.yaml
 
-.PHONY: run test setup lint bench browser clean notebooks
+.PHONY: run test setup lint bench browser clean notebooks mutation
 
 setup: $(STAMP)
 
@@ -44,3 +44,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Mutation testing (not part of `make test`; CPU heavy, see docs/mutation.md). Scope with
+# MUTANTS='marketplace.scoring*' or 'marketplace.model*' (default: both); results: mutmut results.
+MUTANTS ?= marketplace.scoring* marketplace.model*
+MUTATION_JOBS ?= 2
+mutation: $(STAMP)
+	nice -n 10 $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTANTS),'$(m)')
+	$(PY) scripts/mutation_score.py
