@@ -45,10 +45,10 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-# Mutation testing (not part of `make test`; CPU heavy, see docs/mutation.md). Scope with
-# MUTANTS='marketplace.scoring*' or 'marketplace.model*' (default: both); results: mutmut results.
-MUTANTS ?= marketplace.scoring* marketplace.model*
+# Mutation testing (not part of `make test`; CPU heavy, niced; see docs/mutation.md): every
+# scoring mutant, then a seeded sample of the model's (MODEL_SAMPLE, 0 = all of them).
+MODEL_SAMPLE ?= 60
 MUTATION_JOBS ?= 2
 mutation: $(STAMP)
-	nice -n 10 $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTANTS),'$(m)')
-	$(PY) scripts/mutation_score.py
+	$(PY) scripts/mutation.py scoring --jobs $(MUTATION_JOBS)
+	$(PY) scripts/mutation.py model --jobs $(MUTATION_JOBS) --sample $(MODEL_SAMPLE)
