@@ -430,7 +430,7 @@ def test_flag_by_freelancer_ratings_edges():
 
 def test_flag_switched_off_and_flag_week():
     flagged, week = flag([0] * 5, [N] * 5)
-    assert week[0] == WEEK
+    assert flagged[0] and week[0] == WEEK
     assert not flag([0] * 5, [N] * 5, rules=get_rules("upwork-2023", client_flagging=False))[0][0]
 
 
