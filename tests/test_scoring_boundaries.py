@@ -590,3 +590,131 @@ def test_rising_talent_edges():
 def test_rising_talent_weeks_need_13_of_16_for_top_rated():
     assert weeks_of([80.0] * 3 + [np.nan] * 12 + [95.0]).top_rated[0]
     assert not weeks_of([80.0] * 4 + [np.nan] * 11 + [95.0]).top_rated[0]
+
+
+# ------------------------------------------------------------------ paths mutation testing found
+def test_2015_share_counts_negatives_in_the_denominator():
+    r = get_rules("upwork-2015")
+    # 1 no-feedback of 4 contracts (two of them negative): 25%, excluded
+    assert window(score([S, N, N, X], rules=r, clients=[0, 1, 2, 3]), "24m") == 0.0
+    res = score([S, S, S, N, N, X], rules=r)  # 1 of 6: excluded -> (3 - 2) / 5
+    assert window(res, "24m") == pytest.approx(20.0)
+
+
+def history_frame(**cols):
+    base = {"freelancer_id": ["a", "a", "a"], "client_id": ["c1", "c2", "c3"],
+            "start_week": [0, 0, 0], "end_week": [10, 10, 10], "earnings": [100, 100, 100],
+            "public_stars": [np.nan] * 3, "private_score": [10, 10, 2],
+            "end_reason": ["completed"] * 3}
+    return pd.DataFrame({**base, **cols})
+
+
+def test_history_columns_hold_each_window_and_trending():
+    df = history_frame(end_week=[30, 30, 10], paid_weeks=[1, 1, 1])  # negative 20 weeks old
+    f = score_history(df, week=30).freelancers.iloc[0]
+    assert f.window_24m == pytest.approx(100 / 3) and f.window_6m == pytest.approx(100 / 3)
+    assert f.window_3m == 100.0 and f.trending == pytest.approx(200 / 3)
+    assert f.jss == pytest.approx(200 / 3)
+
+
+def test_history_windows_column_lists_counted_contracts_only():
+    df = history_frame(private_score=[10, 10, np.nan], client_flagged=["false", "true", "false"])
+    c = score_history(df, week=10).contracts
+    assert list(c.windows) == ["24m 12m 6m 3m", "", ""]
+    c15 = score_history(history_frame(private_score=[10, 10, np.nan]), week=10,
+                        rules="upwork-2015").contracts
+    assert list(c15.windows) == ["24m 12m 6m 3m"] * 3  # 1 of 3 without feedback counts
+
+
+def test_history_caps_paid_weeks_of_a_running_contract_at_its_duration():
+    df = history_frame(start_week=[0, 0, 95], end_week=[10, 10, np.nan],
+                       end_reason=["completed", "completed", ""], paid_weeks=[11, 11, 20])
+    c = score_history(df, week=100).contracts
+    assert c.reason.iloc[2] == "ongoing"  # 6 weeks running: not 20 paid weeks
+
+
+def test_history_records_round_and_give_none():
+    df = history_frame(private_score=[10, 10, 8])
+    rec = score_history(df, week=10).to_records()
+    assert rec[0]["jss"] == pytest.approx(66.67)
+    assert rec[0]["windows"]["trending"] == pytest.approx(66.67)
+    assert [c["contract_id"] for c in rec[0]["contracts"]] == ["1", "2", "3"]
+    assert [c["outcome"] for c in rec[0]["contracts"]] == ["success", "success", "neutral"]
+    df = pd.concat([history_frame(), history_frame(freelancer_id=["b"] * 3).iloc[:1]])
+    recs = score_history(df.reset_index(drop=True), week=10).to_records()
+    assert [r["freelancer_id"] for r in recs] == ["a", "b"]
+    assert recs[1]["jss"] is None and len(recs[1]["contracts"]) == 1
+
+
+@pytest.mark.parametrize(("column", "value"), [("private_score", 11), ("earnings", ""),
+                                               ("earnings", "abc"), ("freelancer_id", "")])
+def test_history_rejects_bad_cells(column, value):
+    from marketplace.scoring import HistoryValidationError
+    df = history_frame().astype(object)
+    df.loc[1, column] = value
+    with pytest.raises(HistoryValidationError) as err:
+        score_history(df, week=10)
+    assert err.value.column == column and err.value.row == 2
+
+
+def test_history_uses_the_contract_id_column():
+    c = score_history(history_frame(contract_id=["x", "y", "z"]), week=10).contracts
+    assert list(c.contract_id) == ["x", "y", "z"]
+
+
+def test_ongoing_without_paid_weeks_or_week_given():
+    assert classify(earnings=5000.0, ongoing=np.array([True]))[0] == X
+    # last payment given without a scoring week: only the paid weeks decide
+    res = classify(earnings=5000.0, ongoing=np.array([True]), paid_weeks=np.array([20.0]),
+                   last_payment_week=np.array([0.0]))
+    assert res == (S, "ongoing_long_term")
+
+
+def test_flag_state_grows_with_new_clients():
+    flagged, week = flag_clients(np.array([0, 0, 0, 0, 0, 2]), np.full(6, 10.0),
+                                 np.full(6, 1.0), np.full(6, np.nan), week=10, n_clients=4,
+                                 rules=R23, flagged=np.array([False, True]),
+                                 flagged_week=np.array([np.nan, 3.0]))
+    assert list(flagged) == [True, True, False, False]
+    assert week[1] == 3.0 and week[0] == 10.0 and np.isnan(week[3])
+
+
+def test_badge_history_after_a_gap_longer_than_16_weeks():
+    st = badges(95.0, week=WEEK - 20)
+    st = badges(95.0, week=WEEK, state=st)
+    assert st.eligible_weeks[0] == 16
+    grown = st.resized(3)
+    assert grown.rising_talent.size == 3 and grown.top_rated_plus.size == 3
+
+
+def test_perk_counts_only_ended_jobs_and_works_for_several_freelancers():
+    outcomes = np.array([S] * 9 + [S, N], np.int8)
+    mask, _ = perk(outcomes[[*range(8), 9, 10]], ages=np.array([5.0] * 8 + [np.nan, 5.0]))
+    assert not mask.any()  # 9 ended jobs, one running: the perk needs 10
+    # two freelancers each with 10 jobs and a negative: each gets its own removal
+    k = 11
+    f = np.repeat([0, 1], k)
+    out = np.tile(np.array([S] * 10 + [N], np.int8), 2)
+    mask, _ = select_removals(f, np.arange(2 * k), np.full(2 * k, WEEK - 5.0), out,
+                                  np.ones(2 * k), top_rated=np.array([True, True]), state=None,
+                                  week=WEEK, n_freelancers=2, rules=R23)
+    assert mask[k - 1] and mask[2 * k - 1] and mask.sum() == 2
+
+
+def test_perk_under_2015_rules_scores_with_the_reasons():
+    r = get_rules("upwork-2015")
+    k = 11
+    mask, _ = select_removals(np.zeros(k, np.int64), np.arange(k), np.full(k, WEEK - 5.0),
+                              np.array([S] * 10 + [N], np.int8), np.ones(k),
+                              top_rated=np.array([True]), state=None, week=WEEK, n_freelancers=1,
+                              rules=r, reason=np.zeros(k, np.int8))
+    assert mask[-1]
+
+
+@pytest.mark.parametrize("override", [{"missing_feedback_share": 1.5},
+                                      {"window_min_outcomes": -1},
+                                      {"window_min_outcomes": 2.5},
+                                      {"fee_tier_limits_usd": (1.0, 2.0, 3.0)}])
+def test_rule_values_out_of_range_are_refused(override):
+    with pytest.raises(ValueError, match=next(iter(override)).split("_usd")[0][:8]):
+        get_rules("upwork-2023", **override)
