@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--report", action="store_true", help="print the last run's score only")
     ap.add_argument("names", nargs="*", help="mutant names or globs (default: the whole layer)")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     work = ROOT / "build" / "mutation" / a.layer
     if a.report:
         sample_file = work / "sample.txt"

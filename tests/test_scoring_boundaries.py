@@ -718,3 +718,26 @@ def test_perk_under_2015_rules_scores_with_the_reasons():
 def test_rule_values_out_of_range_are_refused(override):
     with pytest.raises(ValueError, match=next(iter(override)).split("_usd")[0][:8]):
         get_rules("upwork-2023", **override)
+
+
+def test_history_checks_the_payment_age_of_running_contracts():
+    # the CSV path dates the last payment at the scoring week: 0 weeks old, which a rule that
+    # allows no weeks since payment refuses
+    df = history_frame(start_week=[0, 0, 50], end_week=[10, 10, np.nan],
+                       end_reason=["completed", "completed", ""])
+    assert score_history(df, week=100).contracts.reason.iloc[2] == "ongoing_long_term"
+    strict = get_rules("upwork-2023", ongoing_max_weeks_since_payment=0)
+    assert score_history(df, week=100, rules=strict).contracts.reason.iloc[2] == "ongoing"
+
+
+def test_perk_picks_per_freelancer_among_several_candidates():
+    # freelancer 0: 10 successes, a neutral and a negative; freelancer 1: the same
+    one = [S] * 10 + [U, N]
+    k = len(one)
+    f = np.repeat([0, 1], k)
+    mask, _ = select_removals(f, np.arange(2 * k), np.full(2 * k, WEEK - 5.0),
+                              np.tile(np.array(one, np.int8), 2), np.ones(2 * k),
+                              top_rated=np.array([True, True]), state=None, week=WEEK,
+                              n_freelancers=2, rules=R23)
+    assert mask.dtype == bool
+    assert list(np.flatnonzero(mask)) == [k - 1, 2 * k - 1]  # each one's negative, not neutral
