@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 QUICKSTART ?= experiments/quickstart.yaml
 
-.PHONY: run test setup lint bench browser clean notebooks
+.PHONY: run test setup lint bench browser clean notebooks mutation
 
 setup: $(STAMP)
 
@@ -44,3 +44,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Mutation testing (not part of `make test`; CPU heavy, niced; see docs/mutation.md): every
+# scoring mutant, then a seeded sample of the model's (MODEL_SAMPLE, 0 = all of them).
+MODEL_SAMPLE ?= 60
+MUTATION_JOBS ?= 2
+mutation: $(STAMP)
+	$(PY) scripts/mutation.py scoring --jobs $(MUTATION_JOBS)
+	$(PY) scripts/mutation.py model --jobs $(MUTATION_JOBS) --sample $(MODEL_SAMPLE)

@@ -69,7 +69,7 @@ def _shift_history(bits: np.ndarray, current: np.ndarray, elapsed: int, history:
         return ((bits & ~np.uint32(1)) | cur) & hist_mask
     prev = bits & np.uint32(1)
     if elapsed >= history:
-        fill = np.uint32(hist_mask & ~1)
+        fill = np.uint32(int(hist_mask) & ~1)  # (np.uint32 & -2 overflows in numpy 2)
         return (prev * fill) | cur
     fill = np.uint32(((1 << elapsed) - 1) & ~1)
     shifted = (bits.astype(np.uint64) << np.uint64(elapsed)).astype(np.uint32)
