@@ -472,8 +472,9 @@ class PlatformParams(_Group):
         "Strength of freelancers' avoidance of low-scored clients when client_reputation is on: "
         "the probability of skipping a job of a client at or below the 5th percentile of client "
         "scores (the shortfall below the median scales it; relative, so the ratings' overall "
-        "level does not matter). [A] set so that well-rated clients get about 40% more proposals than poorly rated "
-        "ones (direction of Benson, Sojourner and Umyarov 2020). Unit: probability.", 0.5)
+        "level does not matter). [A] set so that well-rated clients get about 40% more "
+        "proposals than poorly rated ones (direction of Benson, Sojourner and Umyarov 2020). "
+        "Unit: probability.", 0.5)
     top_rated_plus_bar: Literal["by_category", "single"] = Field(
         "by_category", description="Top Rated Plus 'large contract' bar: 'by_category' = each "
         "freelancer's category bar from large_contract_bar_mix (Upwork's documented rule), "
