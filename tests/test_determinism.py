@@ -19,7 +19,7 @@ from marketplace.model import ModelParams, simulate
 SMALL = {"n_freelancers": 150, "weeks": 60, "burn_in_weeks": 10,
          # every rater type present in strength, many unhappy clients (chases, disputes, flags)
          "clients.rater_mix": {"honest": 0.4, "lenient": 0.2, "harsh": 0.2, "dishonest": 0.2},
-         "clients.unhappy_threshold": 0.6, "clients.dispute_prob": 0.3,
+         "clients.private_bias": -1.0, "clients.dispute_prob": 0.3,
          "clients.second_tab_prob": 0.5, "clients.rehire_prob": 0.5}
 SETTINGS = {
     "2015-chasers-flagging": {"rules": "upwork-2015", "freelancers.chaser_share": 0.6},

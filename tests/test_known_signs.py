@@ -24,7 +24,7 @@ BASE = {"n_freelancers": 500, "weeks": 120, "burn_in_weeks": 50,
 WORLDS = {
     "honest": {"clients.rater_mix": {"honest": 1.0, "lenient": 0.0, "harsh": 0.0,
                                      "dishonest": 0.0}},
-    "chasers": {"freelancers.chaser_share": 0.8, "clients.unhappy_threshold": 0.6},
+    "chasers": {"freelancers.chaser_share": 0.8, "clients.private_bias": -1.0},
     "lenient": {"clients.rater_mix": {"honest": 0.0, "lenient": 1.0, "harsh": 0.0,
                                       "dishonest": 0.0}},
     "harsh": {"clients.rater_mix": {"honest": 0.5, "lenient": 0.0, "harsh": 0.5,

@@ -32,7 +32,7 @@ BUSY = {  # every force that decides what counts, turned up so a small market ex
     "clients.rater_mix.harsh": 0.2,
     "clients.rater_mix.dishonest": 0.15,
     "clients.dispute_prob": 0.4,
-    "clients.unhappy_threshold": 0.6,
+    "clients.private_bias": -1.0,
     "platform.removal_perk": True,  # also in 2024, so its interplay with each era is checked
 }
 SCORE_COLUMNS = {"jss": "jss", "jss_24m": "window_24m", "jss_12m": "window_12m",

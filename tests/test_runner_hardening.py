@@ -176,8 +176,8 @@ def test_unreachable_scheduler_writes_no_running_manifest(tmp_path, monkeypatch)
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"seed": 1.5}, "seed must be a non-negative integer"),
         ({"seed": True}, "seed must be a non-negative integer"),
-        ({"snapshot_every_weeks": 0}, "snapshot_every_weeks must be an integer >= 1"),
-        ({"snapshot_every_weeks": -3}, "snapshot_every_weeks must be an integer >= 1"),
+        ({"snapshot_every_weeks": -1}, "snapshot_every_weeks must be an integer >= 0"),
+        ({"snapshot_every_weeks": 2.5}, "snapshot_every_weeks must be an integer >= 0"),
     ],
 )
 def test_simulate_names_a_bad_argument(kwargs, expected):

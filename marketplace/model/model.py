@@ -1096,6 +1096,7 @@ def _check_simulate_args(params: Any, seed: Any, snapshot_every_weeks: Any) -> N
                              or seed < 0):
         raise ValueError(f"simulate: seed must be a non-negative integer or None, got {seed!r}")
     if (isinstance(snapshot_every_weeks, bool)
-            or not isinstance(snapshot_every_weeks, int | np.integer) or snapshot_every_weeks < 1):
-        raise ValueError(f"simulate: snapshot_every_weeks must be an integer >= 1 (weeks), got "
+            or not isinstance(snapshot_every_weeks, int | np.integer) or snapshot_every_weeks < 0):
+        raise ValueError(f"simulate: snapshot_every_weeks must be an integer >= 0 (weeks; 0 = "
+                         f"only the final snapshot), got "
                          f"{snapshot_every_weeks!r}")
