@@ -201,6 +201,29 @@ def test_validate_reports_every_problem_at_once(tmp_path):
     assert "model.weeks" in result.output
 
 
+def test_model_errors_are_reported_with_top_level_errors_and_hint_the_section(tmp_path):
+    # a misplaced sweep key and two model errors: one message lists all three
+    raw = {**GOOD, "replications": 3,
+           "model": {"n_freelancers": 40, "weeks": 20, "burn_in_weeks": 50,
+                     "clients.rater_mix.dishonest": 1.5}}
+    result = CliRunner().invoke(app, ["validate", str(write(tmp_path, raw))])
+    assert result.exit_code == 2
+    assert "did you mean 'sweep.replications'" in result.output
+    assert "burn_in_weeks" in result.output
+    assert "clients.rater_mix.dishonest" in result.output
+
+
+@pytest.mark.parametrize("spelling", ["90", "jss90"])
+def test_a_mix_share_has_one_meaning_under_both_spellings(tmp_path, spelling):
+    raw = {**GOOD, "model": {f"clients.min_jss_mix.{spelling}": 0.6},
+           "sweep": {"grid": {f"clients.min_jss_mix.{spelling}": [0.5, 0.6]}}}
+    cfg = load_config(write(tmp_path, raw))
+    assert cfg.base_params().clients.min_jss_mix.shares()["90"] == pytest.approx(0.6)
+    assert cfg.swept_paths() == ["clients.min_jss_mix.90"]
+    # printed the way configs spell it
+    assert "90=0.6" in str(cfg.base_params().clients.min_jss_mix)
+
+
 def test_validate_good_config_prints_plan(tmp_path):
     result = CliRunner().invoke(app, ["validate", str(write(tmp_path, GOOD))])
     assert result.exit_code == 0, result.output

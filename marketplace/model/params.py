@@ -93,6 +93,10 @@ class _Mix(_Group):
             )
         return self
 
+    def __repr_args__(self) -> Any:
+        """Printed with the public names (``90=0.3``), the spelling configs use."""
+        return list(self.shares().items())
+
     def shares(self) -> dict[str, float]:
         """The shares keyed by their public names (aliases such as ``"90"`` where defined)."""
         return {

@@ -159,10 +159,14 @@ class ExperimentConfig(_Strict):
             raise ConfigError(
                 [("", "the config must be a mapping with at least a 'name' key")], source
             )
+        raw = _canonical_names(dict(raw))
         try:
-            cfg = cls.model_validate(dict(raw))
+            cfg = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(_pydantic_problems(exc, "", cls), source) from None
+            problems = _pydantic_problems(exc, "", cls)
+            if isinstance(raw.get("model"), Mapping):  # report the model's problems too, at once
+                _resolve_base(raw["model"], problems)
+            raise ConfigError(problems, source) from None
         problems: list[tuple[str, str]] = []
         cfg._base_params = _resolve_base(cfg.model, problems)
         if cfg._base_params is not None:
@@ -423,6 +427,61 @@ def schema_paths(params_cls: type[BaseModel] | None = None) -> dict[str, Any]:
     return paths
 
 
+def _field_name_aliases(params_cls: type[BaseModel] | None = None) -> dict[str, str]:
+    """Dotted paths spelled with a field's Python name -> the same path spelled with its public
+    alias (``clients.min_jss_mix.jss90`` -> ``clients.min_jss_mix.90``): both are accepted."""
+    out: dict[str, str] = {}
+
+    def walk(cls: type[BaseModel], py: str, public: str) -> None:
+        for name, info in cls.model_fields.items():
+            p_py, p_pub = f"{py}{name}", f"{public}{info.alias or name}"
+            if p_py != p_pub:
+                out[p_py] = p_pub
+            sub = _strip(info.annotation)
+            if isinstance(sub, type) and issubclass(sub, BaseModel):
+                walk(sub, p_py + ".", p_pub + ".")
+
+    walk(params_cls or _params_class(), "", "")
+    return out
+
+
+def _canonical_path(path: str, aliases: Mapping[str, str]) -> str:
+    """``path`` with every segment spelled by its public alias."""
+    segs = path.split(".")
+    for i in range(len(segs), 0, -1):
+        head = ".".join(segs[:i])
+        if head in aliases:
+            return ".".join([aliases[head], *segs[i:]])
+    return path
+
+
+def _canonical_names(raw: dict[str, Any]) -> dict[str, Any]:
+    """The config with parameter paths in the model block and the sweep spelled one way."""
+    aliases = _field_name_aliases()
+    if not aliases:
+        return raw
+    if isinstance(raw.get("model"), Mapping):
+        flat = _flatten_model_block(raw["model"])
+        if any(_canonical_path(k, aliases) != k for k in flat):
+            raw["model"] = {_canonical_path(k, aliases): v for k, v in flat.items()}
+    sweep = raw.get("sweep")
+    if isinstance(sweep, Mapping):
+        sweep = dict(sweep)
+        for key, sub in (("grid", None), ("zip", None), ("latin_hypercube", "ranges"),
+                         ("sobol", "ranges"), ("sensitivity", "parameters")):
+            block = sweep.get(key)
+            if sub is not None and isinstance(block, Mapping):
+                inner = block.get(sub)
+                if isinstance(inner, Mapping):
+                    sweep[key] = {**block,
+                                  sub: {_canonical_path(str(k), aliases): v
+                                        for k, v in inner.items()}}
+            elif sub is None and isinstance(block, Mapping):
+                sweep[key] = {_canonical_path(str(k), aliases): v for k, v in block.items()}
+        raw["sweep"] = sweep
+    return raw
+
+
 def _integer_paths(params_cls: type[BaseModel], paths: Iterable[str]) -> frozenset[str]:
     known = schema_paths(params_cls)
     return frozenset(p for p in paths if _strip(known.get(p)) is int)
@@ -482,6 +541,14 @@ def _pydantic_problems(
             owner = _model_at(cls, loc)
             allowed = list(owner.model_fields) if owner else []
             key = str(loc[-1])
+            section = next((name for name, sub in (("sweep", SweepConfig),
+                                                    ("outputs", OutputsConfig))
+                            if key in sub.model_fields), None)
+            if owner is ExperimentConfig and section:  # 'replications' -> 'sweep.replications'
+                msg = (f"unknown key '{key}'; did you mean '{section}.{key}'? ({key} goes under "
+                       f"{section}:; allowed here: {_listing(allowed)})")
+                problems.append((path, msg))
+                continue
             if owner is ExperimentConfig and key in schema_paths():  # 'weeks' -> 'model.weeks'
                 msg = f"unknown key '{key}'; did you mean 'model.{key}'? (model parameters go"
                 problems.append((path, msg + f" under model:; allowed here: {_listing(allowed)})"))
@@ -550,7 +617,15 @@ def _resolve_base(block: Mapping[str, Any], problems: list[tuple[str, str]]) -> 
     try:  # also check the known keys, so that every problem is reported at once
         params = defaults.with_overrides(known_flat) if known_flat else defaults
     except Exception as exc:  # the schema's own message, located under model.
-        problems.extend(_override_problems(exc, "model", known_flat))
+        # the schema stops at its first error: try each key alone so that every bad one is named
+        alone: list[tuple[str, str]] = []
+        for path, value in known_flat.items():
+            try:
+                defaults.with_overrides({path: value})
+            except Exception as one:
+                alone.extend(p for p in _override_problems(one, "model", {path: value})
+                             if p not in alone)
+        problems.extend(alone or _override_problems(exc, "model", known_flat))
         return None
     return params if ok else None
 
