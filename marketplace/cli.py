@@ -15,17 +15,96 @@ from marketplace.runner.commands import register as _register_runner_commands
 app = typer.Typer(
     help="jss-market: simulate a freelance marketplace and test the Job Success Score.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 
 
+def _hide_flag_types() -> None:
+    """Typer's rich help prints a type after every option, so flags read `--force <bool>`
+    although they take no value; show nothing for flags, as the plain help does."""
+    from typer.core import TyperOption
+
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_flags_hidden", False):
+        return
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        if self.is_flag or self.count:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._flags_hidden = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from marketplace import __version__
+
+        typer.echo(f"jss-market {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
     """Simulate a freelance marketplace and test what its Job Success Score says."""
 
 
+@app.command("params")
+def params(
+    pattern: Annotated[str | None, typer.Argument(
+        metavar="[PATTERN]",
+        help="Show only parameters whose path or description contains this text, or whose "
+        "path matches this glob (e.g. 'clients.rater_mix.*').")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON, one object per parameter.")] = False,
+) -> None:
+    """List the model parameters: path, default, unit, allowed values and meaning.
+
+    Read from the parameter schema (marketplace/model/params.py). Any path can be set in an
+    experiment's `model:` block, swept under `sweep:`, or overridden with
+    --set model.PATH=VALUE.
+    """
+    from marketplace.model.describe import parameter_rows
+
+    rows = parameter_rows(pattern)
+    if not rows:
+        typer.secho(f"no parameter matches {pattern!r} (run `marketplace params` for all)",
+                    err=True, fg="red")
+        raise typer.Exit(2)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} model parameters" + (f" matching {pattern!r}"
+                                                           if pattern else ""),
+                  title_justify="left", show_lines=False)
+    table.add_column("parameter", no_wrap=True, style="bold")
+    table.add_column("default", no_wrap=True)
+    table.add_column("unit", max_width=16)
+    table.add_column("allowed", max_width=24)
+    table.add_column("description")
+    for r in rows:
+        table.add_row(r["path"], repr(r["default"]) if isinstance(r["default"], str)
+                      else str(r["default"]), r["unit"], r["bounds"] or r["type"],
+                      r["description"])
+    Console().print(table)
+
+
 # Commands are added below by each layer's owner:
+#   params    -> marketplace.model (the parameter schema)
 #   jss       -> marketplace.scoring (score a contract history CSV)
 #   run, validate, list, report -> marketplace.runner / marketplace.analysis
 #   viz       -> marketplace.app (SolaraViz dashboard)

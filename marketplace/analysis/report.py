@@ -18,6 +18,7 @@ notebooks show them).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -25,15 +26,32 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from marketplace.analysis import figures as F
-from marketplace.analysis.aggregate import aggregate_summary, bootstrap_diff_ci
 from marketplace.analysis.metrics import HISTORY_BAND_COLUMNS, METRIC_INFO
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class _LazyModule(ModuleType):
+    """A module imported on first attribute access: `marketplace validate` reads ANALYSES from
+    this module and must not pay for matplotlib and scipy."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._target = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._target), attr)
+
+
+F = _LazyModule("marketplace.analysis.figures")
+_aggregate = _LazyModule("marketplace.analysis.aggregate")
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +255,7 @@ def _load(results_dir: str | Path, analyses: Sequence[str] | None, seed: int | N
     if stored_aggregate and aggregate_path.is_file():
         aggregate = pd.read_parquet(aggregate_path)
     else:
-        aggregate = aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
+        aggregate = _aggregate.aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
     combos = _combinations(summary, by)
     return _Context(results_dir, manifest, summary, by, aggregate, combos), names
 
@@ -398,7 +416,7 @@ def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
 def _contrast_sentence(ctx: _Context, metric: str, first: int, last: int, a: np.ndarray,
                        b: np.ndarray, seed: int, index: int, from_label: str, to_label: str,
                        fixed: str) -> str:
-    diff, low, high = bootstrap_diff_ci(a, b, seed=(seed, index, len(metric)))
+    diff, low, high = _aggregate.bootstrap_diff_ci(a, b, seed=(seed, index, len(metric)))
     ra, rb = _agg_row(ctx, first, metric), _agg_row(ctx, last, metric)
     label = METRIC_INFO.get(metric, (metric,))[0]
     ci = f"95% CI {_fmt(metric, low)} to {_fmt(metric, high)}" if np.isfinite(low) else "no CI"
