@@ -16,20 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from marketplace.runner import store
 from marketplace.runner.config import ExperimentConfig
 from marketplace.runner.execute import RunTask, execute_run, record_failure
 from marketplace.runner.executors import open_backend
+from marketplace.runner.progress import make_progress
 
 MANIFEST_EVERY_S = 5.0
 
@@ -179,19 +171,7 @@ def run_experiment(
                 f"{cfg.sweep.replications} replications), {len(finished)} reused, "
                 f"{n_todo} to run on {backend.describe()} -> {out}"
             )
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TextColumn("[red]{task.fields[failed]} failed[/] {task.fields[running]} running"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=quiet,
-            transient=False,
-        )
+        progress = make_progress(console, quiet)
         with progress:
             bar = progress.add_task(
                 "runs", total=len(specs), completed=len(finished), failed=0, running=0
