@@ -20,7 +20,6 @@ Reading only: nothing here runs a model or recomputes a statistic.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,9 +148,14 @@ class Results:
             raise ResultsNotFoundError(
                 f"{self.path} has no {AGGREGATE_FILE}: build it with `marketplace report "
                 f"{self.path}`")
-        metrics = list(metrics)
+        from marketplace.analysis.aggregate import p_share_name
+        from marketplace.analysis.report import metric_info
+
         agg = self.aggregate
         known = set(agg["metric"].astype(str))
+        # a p-value metric is stored as the share of runs below 0.05
+        metrics = [p_share_name(m) if m not in known and p_share_name(m) in known else m
+                   for m in metrics]
         unknown = [m for m in metrics if m not in known and m not in METRIC_INFO]
         if unknown:
             raise KeyError(f"unknown metric(s) {unknown}; known: {sorted(known)}")
@@ -163,7 +167,7 @@ class Results:
         rows = rows.sort_values(["_combo", "_order"], kind="stable")
         if not formatted:
             return rows.drop(columns=["_combo", "_order"]).reset_index(drop=True)
-        labels = {m: METRIC_INFO.get(m, (m,))[0] for m in metrics}
+        labels = {m: metric_info(m)[0] for m in metrics}
         table = []
         for i in range(len(combos)):
             cells = {labels[m]: "n/a" for m in metrics}
@@ -199,17 +203,11 @@ class Results:
 
 
 def _estimate(row: pd.Series, info: dict[str, tuple[str, str, str]]) -> str:
-    """'mean [ci_low, ci_high]' in the metric's own number format."""
-    spec = info.get(str(row["metric"]), ("", "", ".3g"))[2]
+    """'mean [ci_low, ci_high]' in the metric's own number format, as in report.md (no CI from
+    fewer than 5 runs; p-values as the share of runs below 0.05)."""
+    from marketplace.analysis.report import format_estimate
 
-    def fmt(value: float) -> str:
-        return format(value, spec) if value is not None and math.isfinite(value) else "n/a"
-
-    if int(row["n"]) == 0:
-        return "n/a"
-    if not math.isfinite(row["ci_low"]):
-        return f"{fmt(row['mean'])} (no CI: {int(row['n'])} run)"
-    return f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+    return format_estimate(row)
 
 
 def metric_glossary(metrics: Sequence[str]) -> str:
