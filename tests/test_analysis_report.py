@@ -169,3 +169,60 @@ def test_parameters_varied_together_and_an_older_summary(results, tmp_path):
     assert "From dishonest = 0, min_jss_mix.any = 1 to dishonest = 0.2, min_jss_mix.any = 0.8, " \
            "Spearman(JSS, quality) goes from" in text
     assert "true quality hired" not in text.split("## All metrics")[0].split("Across")[-1]
+
+
+def test_figures_fit_the_data_and_keep_legends_off_it(results):
+    """Issue 16: the RD plot draws the estimate's own bandwidth, the hexbin's quality axis spans
+    the data, 'no JSS' has its own axis, sweep axes name parameters in words, legends sit
+    outside the axes, groups differ by marker, and every figure uses the one style file."""
+    import matplotlib as mpl
+
+    summary = pd.read_parquet(results / "summary.parquet")
+    sample = pd.read_parquet(results / "freelancer_sample.parquet").merge(
+        summary[["run_id", SWEPT]], on="run_id")
+    one = sample.loc[sample[SWEPT] == 0.0]
+    h = 3.5
+    fig = F.rd_plot(one, bandwidth=h)
+    ax = fig.axes[0]
+    fits = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len(fits) == 2
+    for line in fits:  # both fits lie within the bandwidth around 90
+        x = np.asarray(line.get_xdata(), float)
+        assert x.min() >= 90 - h - 1e-9 and x.max() <= 90 + h + 1e-9
+    assert ax.get_legend() is None and fig.legends  # legend outside the axes
+    # without the estimate's bandwidth no fit is drawn (bins only)
+    assert not [ln for ln in F.rd_plot(one).axes[0].get_lines() if ln.get_linestyle() == "-"]
+
+    hexbin = F.jss_quality_hexbin(sample)
+    low, high = hexbin.axes[0].get_ylim()
+    q = sample.loc[sample["jss"].notna(), "true_quality"]
+    assert low <= q.min() and high >= q.max()
+    assert low > 0.0 or q.min() < 0.05  # the axis starts near the data, not at 0
+
+    bands = pd.read_parquet(results / "jss_bands.parquet").merge(
+        summary[["run_id", SWEPT]], on="run_id")
+    fig = F.quality_by_jss_band(bands, group=SWEPT)
+    main, none = fig.axes[:2]
+    assert "no JSS" not in [t.get_text() for t in main.get_xticklabels()]
+    assert [t.get_text() for t in none.get_xticklabels()] == ["no JSS"]
+    markers = {line.get_marker() for line in main.get_lines() if line.get_marker() in F.MARKERS}
+    assert len(markers) == 2  # two groups: two markers, not colour alone
+    assert main.get_legend() is None and fig.legends
+
+    agg = aggregate_summary(summary, [SWEPT])
+    fig = F.parameter_sweep(agg, SWEPT, ["spearman_jss_quality", "auc_top_quartile"])
+    assert fig.axes[0].get_xlabel().startswith("Clients' rater types: dishonest share")
+
+    with mpl.rc_context(fname=F.STYLE_FILE):
+        first = mpl.rcParams["axes.prop_cycle"].by_key()["color"][0]
+    line = F.precision_recall_curve(pd.read_parquet(results / "precision_recall.parquet")
+                                    ).axes[0].get_lines()[0]
+    assert mpl.colors.to_hex(line.get_color()).lower() == mpl.colors.to_hex(first).lower()
+    assert mpl.colors.to_hex(first).lower() == "#0072b2"  # Okabe-Ito, colour-blind safe
+
+
+def test_report_rd_caption_uses_the_runs_bandwidth(results):
+    text = (results / "report.md").read_text()
+    summary = pd.read_parquet(results / "summary.parquet")
+    h = summary.loc[summary[SWEPT] == 0.0, "rd_bandwidth_90"].dropna()
+    assert f"bandwidth (±{np.median(h):.1f} points" in text

@@ -288,6 +288,15 @@ def _short(path: str) -> str:
     return parts[-1]
 
 
+def _words(path: str) -> str:
+    """A parameter's name in words with its path: "Clients' rater types: dishonest share
+    (`clients.rater_mix.dishonest`)"."""
+    from marketplace.model.describe import parameter_title
+
+    title = parameter_title(path)
+    return f"`{path}`" if title == path else f"{title} (`{path}`)"
+
+
 def _combo_labels(summary: pd.DataFrame, by: list[str]) -> pd.Series:
     if not by:
         return pd.Series(["all runs"] * len(summary), index=summary.index, dtype="string")
@@ -489,6 +498,17 @@ def _rd_annotation(ctx: _Context, combo_index: int) -> str | None:
     return f"rdrobust jump, mean over runs: {_cell(row)}"
 
 
+def _rd_bandwidth(ctx: _Context, combo_index: int) -> float | None:
+    """The median of the runs' rdrobust bandwidths (`rd_bandwidth_90`): the plot draws the fit
+    the reported jump comes from, not one with a bandwidth of its own."""
+    runs = _runs_of(ctx, combo_index)
+    if "rd_bandwidth_90" not in runs.columns:
+        return None
+    h = runs["rd_bandwidth_90"].to_numpy(float)
+    h = h[np.isfinite(h) & (h > 0)]
+    return float(np.median(h)) if h.size else None
+
+
 def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
     """Build and save the figures of the chosen analyses; return (caption, file stem) pairs."""
     fig_dir = ctx.results_dir / FIGURES_DIR
@@ -540,9 +560,13 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                 rows = sample.loc[sample["combo"] == label]
                 stem = name if len(ctx.combos) == 1 else f"{name}_{i}"
                 if name == "rd_plot":
-                    emit(stem, f"Regression discontinuity at JSS 90 ({label}; runs pooled).",
-                         lambda rows=rows, i=i: F.rd_plot(rows,
-                                                          annotation=_rd_annotation(ctx, i)))
+                    bandwidth = _rd_bandwidth(ctx, i)
+                    fit = (f" Local linear fits within the estimate's bandwidth (±{bandwidth:.1f}"
+                           " points, median of the runs' rdrobust bandwidths)."
+                           if bandwidth is not None else " No rdrobust estimate: bins only.")
+                    emit(stem, f"Regression discontinuity at JSS 90 ({label}; runs pooled).{fit}",
+                         lambda rows=rows, i=i, h=bandwidth: F.rd_plot(
+                             rows, bandwidth=h, annotation=_rd_annotation(ctx, i)))
                 else:
                     emit(stem, f"JSS against true quality ({label}; runs pooled).",
                          lambda rows=rows: F.jss_quality_hexbin(rows))
@@ -579,8 +603,9 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
             first = ctx.combos.iloc[0][p]
             agg = agg.loc[agg[p].isna()] if _isna(first) else agg.loc[agg[p] == first]
             fixed.append(f"{_short(p)} = {F.format_value(first)}")
-        caption = f"Key metrics against {param} (mean over runs, 95% bootstrap CI)" + (
-            f", one line per {_short(group)}" if group else "") + (
+        caption = (f"Key metrics against {_words(param)} (mean over runs, 95% bootstrap CI; "
+                   "none with fewer than 5 runs)") + (
+            f", one line per {_words(group)}" if group else "") + (
             f", with {', '.join(fixed)}" if fixed else "") + "."
         out.append((f"sweep_{pi}_{_short(param).replace('.', '_')}", caption,
                     lambda agg=agg, param=param, group=group: F.parameter_sweep(
