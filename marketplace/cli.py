@@ -200,6 +200,88 @@ def viz(
                      "--production", "--no-open"], prog_name="marketplace viz")
 
 
+@app.command("compare")
+def compare(
+    results_a: Annotated[Path, typer.Argument(metavar="RESULTS_A", help="Results folder A.")],
+    results_b: Annotated[Path, typer.Argument(metavar="RESULTS_B", help="Results folder B.")],
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", metavar="M1,M2,...",
+        help="Comma-separated summary metrics (default: the key metrics both have).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder for compare.csv and compare.png/.pdf "
+        "(default: comparisons/<A>_vs_<B>).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Compare two experiments: B - A of each metric between matching combinations, with a
+    bootstrap 95% CI (none with fewer than 5 runs on a side)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from marketplace.analysis.compare import combination_labels, compare_results
+
+    chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    try:
+        table = compare_results(results_a, results_b, chosen, seed=seed)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    from marketplace.analysis import figures as F
+    from marketplace.analysis.report import metric_info
+
+    name_a, name_b = results_a.resolve().name, results_b.resolve().name
+    out = out or Path("comparisons") / f"{name_a}_vs_{name_b}"
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "compare.csv", index=False)
+    labels = {m: metric_info(m)[0] for m in table["metric"].unique()}
+    F.save_figure(F.comparison(table, name_a, name_b, labels), out / "compare")
+
+    def fmt(metric: str, v: float) -> str:
+        return "n/a" if v != v else format(v, metric_info(metric)[2])
+
+    shown = Table(title=f"{name_b} minus {name_a}", title_justify="left")
+    for col in ("combination", "metric", "A", "B", "B - A", "95% CI", "runs A/B"):
+        shown.add_column(col, justify="left" if col in ("combination", "metric") else "right")
+    for label, (_, r) in zip(combination_labels(table), table.iterrows(), strict=True):
+        m = r["metric"]
+        ci = (f"[{fmt(m, r['ci_low'])}, {fmt(m, r['ci_high'])}]" if r["ci_low"] == r["ci_low"]
+              else "no CI (< 5 runs)")
+        shown.add_row(label, labels[m], fmt(m, r["mean_a"]), fmt(m, r["mean_b"]),
+                      fmt(m, r["difference"]), ci, f"{r['n_a']}/{r['n_b']}")
+    Console().print(shown)
+    typer.echo(f"table:    {out / 'compare.csv'}")
+    typer.echo(f"figure:   {out / 'compare.png'} (and .pdf)")
+
+
+@app.command("export")
+def export(
+    results_dir: Annotated[Path, typer.Argument(metavar="RESULTS_DIR",
+                                                help="A results folder (holds manifest.json).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="csv (R, Stata, spreadsheets) or parquet.")] = "csv",
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder to write to (default: RESULTS_DIR/export-FORMAT).")] = None,
+) -> None:
+    """Export a results folder's tables (summary, aggregate, metric tables, every run's weekly
+    series with run_id and swept parameters) as CSV or Parquet files."""
+    from marketplace import results
+    from marketplace.results import EXPORT_FORMATS, ResultsNotFoundError
+
+    if fmt not in EXPORT_FORMATS:
+        typer.secho(f"error: --format must be one of {', '.join(EXPORT_FORMATS)} (got {fmt!r})",
+                    err=True, fg="red")
+        raise typer.Exit(2)
+    try:
+        res = results.load(results_dir)
+    except ResultsNotFoundError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    written = res.export(out or results_dir / f"export-{fmt}", format=fmt)
+    for path in written:
+        typer.echo(str(path))
+    if not any(p.stem == "weekly" for p in written):
+        typer.echo("(no weekly series: the runs' folders are not in this results folder)")
+
+
 _register_runner_commands(app)  # run, validate, list, report
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from marketplace.cli import app
@@ -88,3 +89,62 @@ def test_list_validate_help_do_not_import_heavy_modules():
                              text=True, check=True, env={"PYTHONPATH": str(ROOT),
                                                          "COLUMNS": "100", "PATH": ""})
         assert out.stdout.strip().splitlines()[-1] == "[]", (args, out.stdout[-300:])
+
+
+@pytest.fixture(scope="module")
+def two_experiments(tmp_path_factory):
+    """Two synthetic results folders with the same swept values, five runs per combination."""
+    from marketplace.analysis.synthetic import write_synthetic_results
+
+    base = tmp_path_factory.mktemp("compare")
+    a = write_synthetic_results(base / "exp_a", n_freelancers=500, replications=5)
+    b = write_synthetic_results(base / "exp_b", n_freelancers=900, replications=5)
+    return a, b
+
+
+def test_compare_differences_match_the_summaries(two_experiments, tmp_path):
+    import pandas as pd
+
+    a, b = two_experiments
+    out = tmp_path / "cmp"
+    res = invoke("compare", str(a), str(b), "--metrics",
+                 "spearman_jss_quality,density_test_p_90", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "compare.csv")
+    assert (out / "compare.png").stat().st_size > 5_000 and (out / "compare.pdf").is_file()
+    sa, sb = pd.read_parquet(a / "summary.parquet"), pd.read_parquet(b / "summary.parquet")
+    swept = "clients.rater_mix.dishonest"
+    for value in (0.0, 0.2):
+        row = table.loc[(table[swept] == value) & (table["metric"] == "spearman_jss_quality")]
+        row = row.iloc[0]
+        expected = (sb.loc[sb[swept] == value, "spearman_jss_quality"].mean()
+                    - sa.loc[sa[swept] == value, "spearman_jss_quality"].mean())
+        assert row["difference"] == pytest.approx(expected)
+        assert row["ci_low"] <= row["difference"] <= row["ci_high"]
+        assert row["n_a"] == row["n_b"] == 5
+    # a p-value metric is compared as the share of runs below 0.05
+    assert "density_test_p_90_share_below_05" in set(table["metric"])
+    assert "exp_b minus exp_a" in res.stdout and "Spearman" in res.stdout
+
+
+def test_compare_bad_input_is_exit_2(two_experiments, tmp_path):
+    a, _ = two_experiments
+    assert invoke("compare", str(a), str(tmp_path)).exit_code == 2
+    res = invoke("compare", str(a), str(a), "--metrics", "no_such_metric", "--out",
+                 str(tmp_path / "x"))
+    assert res.exit_code == 2 and "no_such_metric" in res.output
+
+
+def test_export_csv_and_parquet(two_experiments, tmp_path):
+    import pandas as pd
+
+    a, _ = two_experiments
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / fmt
+        res = invoke("export", str(a), "--format", fmt, "--out", str(out))
+        assert res.exit_code == 0, res.output
+        summary = (pd.read_csv(out / "summary.csv") if fmt == "csv"
+                   else pd.read_parquet(out / "summary.parquet"))
+        assert len(summary) == 10 and "run_id" in summary.columns
+        assert (out / f"jss_bands.{fmt}").is_file()
+    assert invoke("export", str(a), "--format", "xlsx").exit_code == 2

@@ -426,6 +426,43 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
     return fig
 
 
+@_styled
+def comparison(table: pd.DataFrame, name_a: str = "A", name_b: str = "B",
+               labels: dict[str, str] | None = None) -> Figure:
+    """Difference B - A of each metric per matching combination, with its 95% bootstrap CI
+    (table from `marketplace.analysis.compare.compare_results`), one panel per metric."""
+    from marketplace.analysis.compare import combination_labels
+
+    metrics = list(dict.fromkeys(table["metric"]))
+    combos = list(dict.fromkeys(combination_labels(table)))
+    n = max(1, len(metrics))
+    cols = min(3, n)
+    nrows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.4 * cols + 1.5, max(2.0, 0.35 * len(combos) + 1.1) * nrows),
+                 layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False, sharey=True).ravel()
+    label_of = dict(zip(range(len(table)), combination_labels(table), strict=True))
+    for k, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
+        rows = table.loc[table["metric"] == metric]
+        ypos = np.array([combos.index(label_of[i]) for i in range(len(table))
+                         if table.iloc[i]["metric"] == metric])
+        diff = rows["difference"].to_numpy(float)
+        err = np.nan_to_num(np.vstack([diff - rows["ci_low"].to_numpy(float),
+                                       rows["ci_high"].to_numpy(float) - diff]))
+        ax.errorbar(diff, ypos, xerr=err, fmt=_marker(0), color=_color(0), capsize=2)
+        ax.axvline(0.0, color="0.5", linewidth=0.8)
+        ax.set_xlabel((labels or {}).get(metric, metric))
+        ax.set_yticks(range(len(combos)), combos)
+        if k == 0:
+            ax.invert_yaxis()
+        if k % cols:
+            ax.tick_params(labelleft=False)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{name_b} minus {name_a} (difference of means, 95% bootstrap CI)")
+    return fig
+
+
 # ----------------------------------------------------------------------------- saving
 
 
