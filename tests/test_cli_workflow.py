@@ -148,3 +148,23 @@ def test_export_csv_and_parquet(two_experiments, tmp_path):
         assert len(summary) == 10 and "run_id" in summary.columns
         assert (out / f"jss_bands.{fmt}").is_file()
     assert invoke("export", str(a), "--format", "xlsx").exit_code == 2
+
+
+def test_project_files_stand_alone():
+    """LICENSE, CITATION.cff and CHANGELOG agree with pyproject; the ODD cites docs/sources.md,
+    not a file outside the repository; .gitignore's results/README.md exists."""
+    import tomllib
+
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and "MIT License" in (ROOT / "LICENSE").read_text()
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == project["version"] and citation["license"] == "MIT"
+    assert f"## [{project['version']}]" in (ROOT / "CHANGELOG.md").read_text()
+    assert (ROOT / "marketplace" / "py.typed").is_file()
+    assert (ROOT / "results" / "README.md").is_file()
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    assert "shared/reference" not in odd and "docs/sources.md" in odd
+    sources = (ROOT / "docs" / "sources.md").read_text()
+    assert sources.count("https://") > 40
