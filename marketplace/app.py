@@ -56,9 +56,13 @@ DASHBOARD_DPI = 110
 HIDE_MESA_WIDGETS = """
 main .v-tabs { display: none !important; }
 .v-navigation-drawer .v-input--checkbox { display: none !important; }
+.v-navigation-drawer .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-navigation-drawer .v-input__slider .v-input__slot > .v-label {
+  flex: 1 0 100%; max-width: 100%; white-space: normal; margin-bottom: -4px; }
 """
 """CSS hiding SolaraViz's widgets that this page does not use: the tab bar of its single page
-("Page 0") and the "Use Threads" box (the page has no other tabs or checkboxes)."""
+("Page 0") and the "Use Threads" box (the page has no other tabs or checkboxes); and slider labels
+above their sliders, so a long label does not squeeze the slider."""
 
 _DEFAULTS = ModelParams()
 
@@ -239,7 +243,8 @@ def _csv_name(model: MarketplaceModel) -> str:
 
 @solara.component
 def _LabelledSlider(name: str, options: dict[str, Any], on_change: Any) -> None:
-    """A SolaraViz slider with its current value printed beside it."""
+    """A SolaraViz slider whose label ends with its current value ("Harsh raters (share of
+    clients): 0.04"), updated as the slider moves."""
     value, set_value = solara.use_state(options.get("value"))
     is_float = options.get("type") == "SliderFloat"
 
@@ -248,13 +253,9 @@ def _LabelledSlider(name: str, options: dict[str, Any], on_change: Any) -> None:
         on_change(name, new)
 
     slider = solara.SliderFloat if is_float else solara.SliderInt
-    with solara.Row(style={"align-items": "center"}, gap="8px"):
-        slider(options.get("label", name), value=value, on_value=changed,
-               min=options.get("min"), max=options.get("max"), step=options.get("step"))
-        shown = f"{value:.2f}" if is_float else f"{value:,}"
-        solara.Text(shown, classes=["slider-value"],
-                    style={"min-width": "3.5em", "text-align": "right",
-                           "font-variant-numeric": "tabular-nums"})
+    shown = f"{value:.2f}" if is_float else f"{value:,}"
+    slider(f"{options.get('label', name)}: {shown}", value=value, on_value=changed,
+           min=options.get("min"), max=options.get("max"), step=options.get("step"))
 
 
 def _adapt_solaraviz() -> None:

@@ -31,6 +31,10 @@ from marketplace.analysis.metrics import CUTOFF, HISTORY_BANDS, JSS_BAND_LABELS
 
 STYLE_FILE = Path(__file__).with_name("jss.mplstyle")
 """The one style of every figure (colour-blind-safe palette, fonts, grid); see the file."""
+STYLE: dict[str, Any] = dict(mpl.rc_params_from_file(STYLE_FILE, fail_on_error=True,
+                                                     use_default_template=False))
+"""The style file's settings, parsed and validated once (typed values: solara's server swaps
+in an rcParams that would keep a file's values as text)."""
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 """Groups differ by marker as well as by colour (figures stay readable in grey)."""
 CUTOFF_STYLE = {"color": "#D55E00", "linestyle": "--", "linewidth": 1.2}
@@ -48,7 +52,7 @@ def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Figure:
-        with mpl.rc_context(fname=STYLE_FILE):
+        with mpl.rc_context(STYLE):
             return fn(*args, **kwargs)
 
     return wrapper
@@ -474,7 +478,7 @@ def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 150) -> list[Path
     for ext in ("png", "pdf"):
         final = stem.with_name(f"{stem.name}.{ext}")
         tmp = stem.with_name(f".{stem.name}.tmp-{os.getpid()}.{ext}")
-        with mpl.rc_context(fname=STYLE_FILE):
+        with mpl.rc_context(STYLE):
             fig.savefig(tmp, dpi=dpi, format=ext, metadata=_metadata(ext))
         os.replace(tmp, final)
         written.append(final)
