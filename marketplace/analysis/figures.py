@@ -419,6 +419,8 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
             ax.invert_yaxis() if k == 0 else None  # first category on top (shared y axis)
             if k % cols:
                 ax.tick_params(labelleft=False)
+            else:
+                ax.set_ylabel(name)
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     if group is not None and metrics:
@@ -426,7 +428,7 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
         fig.legend(handles, legend_labels, loc="outside lower center", title=_group_title(group),
                    ncols=min(6, len(handles)))
     short = name.split("\n")[0]
-    fig.suptitle(f"Key metrics by {short[:1].lower() + short[1:]} (mean over runs, 95% CI)")
+    fig.suptitle(f"Key metrics by {short} (mean over runs, 95% CI)")
     return fig
 
 
