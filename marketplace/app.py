@@ -2,8 +2,16 @@
 
 Start it with ``marketplace viz`` (http://127.0.0.1:8765) or ``solara run marketplace.app``; in
 Jupyter, display ``page``. The sidebar sets the rule set, the share of clients filtering on
-JSS >= 90, the share of feedback chasers, the rater mix, the market size and the seed; "Reset"
-builds a new market with them, "Step" and the play button advance it one week at a time.
+JSS >= 90, the share of feedback chasers, the rater mix (dishonest, lenient, harsh), the market
+size, the run length, the burn-in and the seed, each slider with its value beside it; "Reset"
+builds a new market with them, "Step" and the play button advance it one week at a time, and
+"Download weekly series (CSV)" saves what the charts show.
+
+Mesa 3.5's SolaraViz has no options to leave out its "Page 0" tab, its "Use Threads" box or its
+"Time: 131.0" line, nor to show slider values. This module therefore replaces two of SolaraViz's
+building blocks (``ShowSteps`` shows this market's summary instead of the time;
+``UserInputs`` draws sliders with their value) and hides the tab bar and the threads box with a
+style sheet (``HIDE_MESA_WIDGETS``); see ``_adapt_solaraviz``.
 
 This module only wires things together: the market is ``MarketplaceModel`` (its parameters are
 set through ``ModelParams.with_overrides``, the one place that renormalises mixes), the JSS
@@ -42,8 +50,19 @@ DEFAULT_N_FREELANCERS = 2_000
 """Market size the page opens with: a week (model step plus redrawing every plot) stays well
 under a second at this size (``benchmarks/bench_dashboard.py`` measures it)."""
 
-DASHBOARD_DPI = 80
-"""Modest resolution of the dashboard's PNGs: the page shows them about this size."""
+DASHBOARD_DPI = 110
+"""Resolution of the dashboard's PNGs: legends and tick labels stay readable on the page."""
+
+HIDE_MESA_WIDGETS = """
+main .v-tabs { display: none !important; }
+.v-navigation-drawer .v-input--checkbox { display: none !important; }
+.v-navigation-drawer .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-navigation-drawer .v-input__slider .v-input__slot > .v-label {
+  flex: 1 0 100%; max-width: 100%; white-space: normal; margin-bottom: -4px; }
+"""
+"""CSS hiding SolaraViz's widgets that this page does not use: the tab bar of its single page
+("Page 0") and the "Use Threads" box (the page has no other tabs or checkboxes); and slider labels
+above their sliders, so a long label does not squeeze the slider."""
 
 _DEFAULTS = ModelParams()
 
@@ -65,12 +84,18 @@ MODEL_PARAMS: dict[str, Any] = {
     "clients.rater_mix.lenient": {
         "type": "SliderFloat", "value": _DEFAULTS.clients.rater_mix.lenient, "min": 0.0,
         "max": 0.5, "step": 0.01, "label": "Lenient raters (share of clients)"},
+    "clients.rater_mix.harsh": {
+        "type": "SliderFloat", "value": _DEFAULTS.clients.rater_mix.harsh, "min": 0.0,
+        "max": 0.5, "step": 0.01, "label": "Harsh raters (share of clients)"},
     "n_freelancers": {
         "type": "SliderInt", "value": DEFAULT_N_FREELANCERS, "min": 500, "max": 10_000,
         "step": 500, "label": "Freelancers at week 0"},
+    "weeks": {
+        "type": "SliderInt", "value": _DEFAULTS.weeks, "min": 52, "max": 520, "step": 13,
+        "label": "Run length (weeks)"},
     "warm_up_weeks": {
         "type": "SliderInt", "value": _DEFAULTS.burn_in_weeks, "min": 0, "max": 208, "step": 13,
-        "label": "Weeks run before showing (warm start)"},
+        "label": "Burn-in (weeks run before showing)"},
 }
 
 DEFAULT_CONTROLS: dict[str, Any] = {key: spec["value"] for key, spec in MODEL_PARAMS.items()}
@@ -107,6 +132,10 @@ class DashboardModel(MarketplaceModel):
         # a ModelParams, so the scenario is dropped (passing it on would clash with the seed).
         del scenario
         seed = _seed(rng)
+        weeks = int(controls.get("weeks", _DEFAULTS.weeks))
+        warm_up_weeks = min(int(warm_up_weeks), weeks - 1)
+        # the burn-in shown is the model's own: the weeks the analysis would discard
+        controls.setdefault("burn_in_weeks", warm_up_weeks)
         super().__init__(rng=seed, snapshot_every_weeks=0, **controls)
         self.seed = seed  # shown by the page (None = a random seed)
         for _ in range(min(int(warm_up_weeks), self.p.weeks - 1)):
@@ -189,6 +218,67 @@ def MarketSummary(model: MarketplaceModel) -> None:
         solara.Text(f"Week {model.week} of {p.weeks}", style={"font-weight": "bold"})
         for line in lines:
             solara.Text(line)
+        solara.FileDownload(lambda: weekly_csv(model), filename=_csv_name(model),
+                            label="Download weekly series (CSV)")
+
+
+def weekly_csv(model: MarketplaceModel) -> bytes:
+    """The weekly series so far (the model's DataCollector, one row per week, every column the
+    charts draw from) as CSV, with the market's settings in the first columns."""
+    frame = pd.DataFrame(model.datacollector.model_vars)
+    p = model.p
+    settings = {"seed": model.seed, "rules": p.rules, "n_freelancers": p.n_freelancers,
+                "clients.min_jss_mix.90": p.clients.min_jss_mix.jss90,
+                "freelancers.chaser_share": p.freelancers.chaser_share,
+                **{f"clients.rater_mix.{k}": v for k, v in p.clients.rater_mix.shares().items()}}
+    for i, (key, value) in enumerate(settings.items()):
+        frame.insert(i, key, value)
+    return frame.to_csv(index=False).encode()
+
+
+def _csv_name(model: MarketplaceModel) -> str:
+    return f"jss-market_weekly_seed{model.seed if model.seed is not None else 'random'}" \
+           f"_week{model.week}.csv"
+
+
+@solara.component
+def _LabelledSlider(name: str, options: dict[str, Any], on_change: Any) -> None:
+    """A SolaraViz slider whose label ends with its current value ("Harsh raters (share of
+    clients): 0.04"), updated as the slider moves."""
+    value, set_value = solara.use_state(options.get("value"))
+    is_float = options.get("type") == "SliderFloat"
+
+    def changed(new: Any) -> None:
+        set_value(new)
+        on_change(name, new)
+
+    slider = solara.SliderFloat if is_float else solara.SliderInt
+    shown = f"{value:.2f}" if is_float else f"{value:,}"
+    slider(f"{options.get('label', name)}: {shown}", value=value, on_value=changed,
+           min=options.get("min"), max=options.get("max"), step=options.get("step"))
+
+
+def _adapt_solaraviz() -> None:
+    """Replace SolaraViz's ``UserInputs`` (sliders with their value) and ``ShowSteps`` (this
+    market's summary instead of "Time: 131.0"); Mesa 3.5 offers no option for either. Both are
+    looked up in mesa's module when SolaraViz renders, so the page picks them up."""
+    from mesa.visualization import solara_viz
+
+    if getattr(solara_viz, "_jss_market_adapted", False):
+        return
+    original_inputs = solara_viz.UserInputs
+
+    @solara.component
+    def UserInputs(user_params: dict[str, Any], on_change: Any = None) -> None:
+        for name, options in user_params.items():
+            if isinstance(options, dict) and options.get("type") in ("SliderInt", "SliderFloat"):
+                _LabelledSlider(name, options, on_change)
+            else:
+                original_inputs({name: options}, on_change=on_change)
+
+    solara_viz.UserInputs = UserInputs
+    solara_viz.ShowSteps = MarketSummary
+    solara_viz._jss_market_adapted = True
 
 
 @dataclass(frozen=True)
@@ -204,15 +294,15 @@ class SeriesPanel:
 
 SERIES_PANELS: tuple[SeriesPanel, ...] = (
     SeriesPanel("Share with JSS >= 90 and share Top Rated", "Share", {
-        "share_jss_ge_90": ("#b2182b", "JSS >= 90 (of freelancers with a JSS)"),
-        "share_top_rated": ("#2166ac", "Top Rated or Plus (of active freelancers)")},
+        "share_jss_ge_90": ("#D55E00", "JSS >= 90 (of freelancers with a JSS)"),
+        "share_top_rated": ("#0072B2", "Top Rated or Plus (of active freelancers)")},
         share=True),
     SeriesPanel("Mean public stars of the week's reviews", "Stars (1-5)",
-                {"mean_public_stars": ("#2166ac", "mean public stars")}),
+                {"mean_public_stars": ("#0072B2", "mean public stars")}),
     SeriesPanel("Hire rate: share of the week's posts that hired", "Share",
-                {"share_posts_hired": ("#2166ac", "hire rate")}, share=True),
+                {"share_posts_hired": ("#0072B2", "hire rate")}, share=True),
     SeriesPanel("Refunds paid back to clients in the week", "USD",
-                {"refunds_usd": ("#2166ac", "refunds (USD)")}),
+                {"refunds_usd": ("#0072B2", "refunds (USD)")}),
 )
 """The weekly series the page shows, one chart each."""
 
@@ -278,12 +368,13 @@ def Page() -> None:
     """One market per browser session: a model made at import time would be shared (and stepped)
     by every visitor, so it is built here, once per session. The reactive model is shared with
     SolaraViz, so the summary follows "Reset"."""
+    _adapt_solaraviz()
     first = solara.use_memo(lambda: DashboardModel(**DEFAULT_CONTROLS), dependencies=[])
     model = solara.use_reactive(first)
+    solara.Style(HIDE_MESA_WIDGETS)
+    # SolaraViz's "Information" card shows MarketSummary (see _adapt_solaraviz)
     SolaraViz(model, components=COMPONENTS, model_params=MODEL_PARAMS,
               name="jss-market: the Job Success Score and its 90% line")
-    with solara.Sidebar(), solara.Card("This market"):
-        MarketSummary(model.value)
 
 
 page = Page()

@@ -9,6 +9,8 @@ res.manifest       # resolved config, versions, git commit, seeds, run statuses
 res.tables["final_freelancers"]   # any per-run metric table, concatenated with a run_id column
 res.key_numbers(["quality_gap_90", "rd_jump_90"])   # mean [95% CI] per combination
 res.figures()      # the report's figures, built by the same functions as `marketplace report`
+res.weekly         # every run's weekly series, with run_id and the swept parameters joined in
+res.export("out/", format="csv")   # every table as CSV (R, Stata) or Parquet
 ```
 
 In a notebook, `load(resolve_path("../results/<name>"))` finds the folder whether the kernel
@@ -19,8 +21,9 @@ Reading only: nothing here runs a model or recomputes a statistic.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 SUMMARY_FILE = "summary.parquet"
 AGGREGATE_FILE = "aggregate.parquet"
 MANIFEST_FILE = "manifest.json"
+WEEKLY_FILE = "timeseries.parquet"
+EXPORT_FORMATS = ("csv", "parquet")
 _NOT_TABLES = {"summary", "aggregate"}
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 """The project's notebooks/ folder (in a source checkout), where notebook paths are relative to."""
@@ -149,9 +154,14 @@ class Results:
             raise ResultsNotFoundError(
                 f"{self.path} has no {AGGREGATE_FILE}: build it with `marketplace report "
                 f"{self.path}`")
-        metrics = list(metrics)
+        from marketplace.analysis.aggregate import p_share_name
+        from marketplace.analysis.report import metric_info
+
         agg = self.aggregate
         known = set(agg["metric"].astype(str))
+        # a p-value metric is stored as the share of runs below 0.05
+        metrics = [p_share_name(m) if m not in known and p_share_name(m) in known else m
+                   for m in metrics]
         unknown = [m for m in metrics if m not in known and m not in METRIC_INFO]
         if unknown:
             raise KeyError(f"unknown metric(s) {unknown}; known: {sorted(known)}")
@@ -163,7 +173,7 @@ class Results:
         rows = rows.sort_values(["_combo", "_order"], kind="stable")
         if not formatted:
             return rows.drop(columns=["_combo", "_order"]).reset_index(drop=True)
-        labels = {m: METRIC_INFO.get(m, (m,))[0] for m in metrics}
+        labels = {m: metric_info(m)[0] for m in metrics}
         table = []
         for i in range(len(combos)):
             cells = {labels[m]: "n/a" for m in metrics}
@@ -184,6 +194,54 @@ class Results:
             else pd.DataFrame(index=[0])
         return combos.assign(_combo=range(len(combos)))
 
+    @functools.cached_property
+    def weekly(self) -> pd.DataFrame:
+        """Every run's weekly series (`runs/<run_id>/timeseries.parquet`, docs/outputs.md), one
+        row per run and week, with `run_id`, `combination`, `replication`, `seed` and the swept
+        parameters joined in from the summary.
+
+        Raises ResultsNotFoundError when the runs' folders are not there (committed results
+        keep only the concatenated metric tables; rerun the experiment, whose config keeps
+        `outputs.model_tables: true`, to get them).
+        """
+        files = sorted((self.path / "runs").glob(f"*/{WEEKLY_FILE}"))
+        if not files:
+            raise ResultsNotFoundError(
+                f"{self.path} holds no per-run weekly series (runs/<run_id>/{WEEKLY_FILE}); "
+                f"rerun the experiment with outputs.model_tables: true to create them")
+        parts = [pd.read_parquet(f).assign(run_id=f.parent.name) for f in files]
+        weekly = pd.concat(parts, ignore_index=True)
+        keep = [c for c in ("run_id", "combination", "replication", "seed",
+                            *self.swept_parameters) if c in self.summary.columns]
+        weekly = weekly.merge(self.summary[keep], on="run_id", how="inner")
+        front = [*keep, "week"]
+        return weekly[[*front, *(c for c in weekly.columns if c not in front)]]
+
+    def export(self, out_dir: str | Path, format: str = "csv") -> list[Path]:
+        """Write the summary, the aggregate, every metric table and (when the runs' folders are
+        there) the weekly series to `out_dir` as CSV or Parquet, one file per table; return the
+        files written."""
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)} (got {format!r})")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        frames: dict[str, pd.DataFrame] = {"summary": self.summary}
+        if self.aggregate is not None:
+            frames["aggregate"] = self.aggregate
+        for name in self.tables:
+            frames[name] = self.tables[name]
+        with contextlib.suppress(ResultsNotFoundError):
+            frames["weekly"] = self.weekly
+        written = []
+        for name, df in frames.items():
+            path = out / f"{name}.{format}"
+            if format == "csv":
+                df.to_csv(path, index=False)
+            else:
+                df.to_parquet(path, index=False)
+            written.append(path)
+        return written
+
     def figures(self, analyses: Sequence[str] | None = None) -> dict[str, ExperimentFigure]:
         """The report's figures, keyed by file stem (as under figures/), each a (caption,
         matplotlib Figure) pair built by `marketplace.analysis.report.experiment_figures`."""
@@ -199,17 +257,11 @@ class Results:
 
 
 def _estimate(row: pd.Series, info: dict[str, tuple[str, str, str]]) -> str:
-    """'mean [ci_low, ci_high]' in the metric's own number format."""
-    spec = info.get(str(row["metric"]), ("", "", ".3g"))[2]
+    """'mean [ci_low, ci_high]' in the metric's own number format, as in report.md (no CI from
+    fewer than 5 runs; p-values as the share of runs below 0.05)."""
+    from marketplace.analysis.report import format_estimate
 
-    def fmt(value: float) -> str:
-        return format(value, spec) if value is not None and math.isfinite(value) else "n/a"
-
-    if int(row["n"]) == 0:
-        return "n/a"
-    if not math.isfinite(row["ci_low"]):
-        return f"{fmt(row['mean'])} (no CI: {int(row['n'])} run)"
-    return f"{fmt(row['mean'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+    return format_estimate(row)
 
 
 def metric_glossary(metrics: Sequence[str]) -> str:

@@ -60,18 +60,18 @@ def main() -> None:
             page = browser.new_page()
             page.set_default_timeout(60_000)
             page.goto(url)
-            time_text = page.get_by_text(re.compile(r"^Time: "))
+            time_text = page.get_by_text(re.compile(r"^Week \d+ of \d+$"))
             expect(time_text).to_be_visible()
             page.wait_for_function(
                 "() => { const imgs = document.querySelectorAll('main img');"
                 " const charts = document.querySelectorAll('main .solara-echarts canvas');"
                 " return imgs.length === 2 && charts.length === 4"
                 " && Array.from(imgs).every(i => i.naturalWidth > 100); }")
-            start = float(time_text.inner_text().split(":")[1])
+            start = float(time_text.inner_text().split()[1])
             page.get_by_role("button", name="▶").click()
             expect(page.get_by_role("button", name="❚❚")).to_be_visible()
             page.wait_for_function(
-                "target => { const m = document.body.innerText.match(/Time: ([0-9.]+)/);"
+                "target => { const m = document.body.innerText.match(/Week ([0-9]+) of/);"
                 " return m && parseFloat(m[1]) >= target; }",
                 arg=start + args.weeks, timeout=300_000)
             page.get_by_role("button", name="❚❚").click()

@@ -48,7 +48,8 @@ def test_mean_ci_edge_cases():
     assert (mean, n) == (7.0, 1) and math.isnan(low) and math.isnan(high)
     mean, low, _, n = bootstrap_mean_ci([np.nan, np.nan])
     assert n == 0 and math.isnan(mean) and math.isnan(low)
-    assert bootstrap_mean_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0, 3)
+    assert bootstrap_mean_ci([2.0] * 5) == (2.0, 2.0, 2.0, 5)
+    assert bootstrap_mean_ci([1.0, np.nan, 3.0, np.inf], min_n=2)[3] == 2
     assert bootstrap_mean_ci([1.0, np.nan, 3.0, np.inf])[3] == 2  # non-finite values dropped
 
 
@@ -102,3 +103,30 @@ def test_difference_ci():
     diff, low, high = bootstrap_diff_ci(a, a + 0.0, seed=1)
     assert low < 0 < high
     assert math.isnan(bootstrap_diff_ci([1.0], [2.0, 3.0])[1])
+    # fewer than five runs on one side: a difference but no CI
+    diff, low, high = bootstrap_diff_ci(a[:4], b, seed=1)
+    assert diff == pytest.approx(b.mean() - a[:4].mean()) and math.isnan(low) and math.isnan(high)
+
+
+def test_no_ci_from_fewer_than_five_runs():
+    """Two runs gave '0.250 [0.000, 0.500]' as a 95% CI (issue 16): below five, no CI."""
+    for k in (2, 3, 4):
+        mean, low, high, n = bootstrap_mean_ci([0.0, 0.5, 0.1, 0.4][:k], seed=1)
+        assert n == k and math.isfinite(mean) and math.isnan(low) and math.isnan(high)
+    mean, low, high, n = bootstrap_mean_ci([0.0, 0.5, 0.1, 0.4, 0.3], seed=1)
+    assert n == 5 and low < mean < high
+
+
+def test_p_values_are_summarised_as_share_of_runs_below_005():
+    summary = pd.DataFrame({
+        "run_id": [f"r{i}" for i in range(8)],
+        "g": [0] * 4 + [1] * 4,
+        "density_test_p_90": [0.01, 0.2, 0.04, np.nan, 0.5, 0.6, 0.7, 0.03],
+        "spearman_jss_quality": np.linspace(0.1, 0.8, 8),
+    })
+    agg = aggregate_summary(summary, ["g"], seed=0)
+    assert "density_test_p_90" not in set(agg["metric"])
+    share = agg.loc[agg["metric"] == "density_test_p_90_share_below_05"].set_index("g")
+    assert share.loc[0, "mean"] == pytest.approx(2 / 3) and share.loc[0, "n"] == 3
+    assert share.loc[1, "mean"] == pytest.approx(1 / 4) and share.loc[1, "n"] == 4
+    assert share["ci_low"].isna().all()

@@ -21,9 +21,10 @@ SWEPT = "clients.rater_mix.dishonest"
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """Two combinations (the 'equal' and the 'independent' world), three runs each."""
+    """Two combinations (the 'equal' and the 'independent' world), five runs each (the fewest
+    that get a CI)."""
     out = tmp_path_factory.mktemp("results") / "synthetic_check"
-    write_synthetic_results(out, n_freelancers=1200, replications=3)
+    write_synthetic_results(out, n_freelancers=1200, replications=5)
     build_report(out)
     return out
 
@@ -56,7 +57,7 @@ def test_report_numbers_come_from_the_summary(results):
             row = agg.loc[(agg["metric"] == metric) & (agg[SWEPT] == value)].iloc[0]
             assert row["mean"] == pytest.approx(mean)
             sentence = (f"**{format(mean, fmt)}** (95% CI {format(row['ci_low'], fmt)} to "
-                        f"{format(row['ci_high'], fmt)}, 3 of 3 runs)")
+                        f"{format(row['ci_high'], fmt)}, 5 of 5 runs)")
             assert sentence in text
     # the contrast between the worlds is stated with a CI of the difference
     diff = (summary.loc[summary[SWEPT] == 0.2, "auc_top_quartile"].mean()
@@ -66,6 +67,39 @@ def test_report_numbers_come_from_the_summary(results):
     for stem in ("quality_by_jss_band", "rd_plot_0", "sweep_0_dishonest"):
         assert f"(figures/{stem}.png)" in text and f"(figures/{stem}.pdf)" in text
     assert "## Caveats" in text and "## All metrics" in text
+
+
+def test_report_opens_with_a_summary_of_key_numbers(results):
+    text = (results / "report.md").read_text()
+    assert text.index("## Summary") < text.index("## Configuration") < text.index("## Findings")
+    summary_block = text.split("## Summary")[1].split("## Configuration")[0]
+    agg = pd.read_parquet(results / "aggregate.parquet")
+    row = agg.loc[(agg["metric"] == "spearman_jss_quality") & (agg[SWEPT] == 0.2)].iloc[0]
+    assert (f"{row['mean']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+            in summary_block)
+    assert "| dishonest = 0 | dishonest = 0.2 |" in summary_block
+    assert "Too few runs" not in text
+
+
+def test_p_values_reported_as_share_of_runs_below_005(results):
+    text = (results / "report.md").read_text()
+    summary = pd.read_parquet(results / "summary.parquet")
+    runs = summary.loc[summary[SWEPT] == 0.0, "density_test_p_90"].dropna()
+    k = int((runs < 0.05).sum())
+    assert f"**{k} of {len(runs)} runs (" in text
+    # never a mean p-value with a CI
+    assert not re.search(r"p-value of the density[^\n]*\*\*0\.\d+\*\* \(95% CI", text)
+
+
+def test_too_few_runs_get_no_ci_and_the_report_says_so(tmp_path):
+    """Two replications printed '0.250 [0.000, 0.500]' as a 95% CI (issue 16)."""
+    out = tmp_path / "two_runs"
+    write_synthetic_results(out, n_freelancers=600, replications=2)
+    text = build_report(out).read_text()
+    assert "Too few runs for confidence intervals" in text.split("## Configuration")[0]
+    assert not re.search(r"95% CI -?\d", text)  # no "95% CI 0.1 to 0.3" anywhere
+    assert not re.search(r"\d \[-?\d[\d.,]*, -?\d[\d.,]*\]", text)  # no "mean [low, high]"
+    assert "(n=2, no CI)" in text
 
 
 def test_report_follows_the_analysis_list_and_rejects_unknown(results, tmp_path):
@@ -135,3 +169,60 @@ def test_parameters_varied_together_and_an_older_summary(results, tmp_path):
     assert "From dishonest = 0, min_jss_mix.any = 1 to dishonest = 0.2, min_jss_mix.any = 0.8, " \
            "Spearman(JSS, quality) goes from" in text
     assert "true quality hired" not in text.split("## All metrics")[0].split("Across")[-1]
+
+
+def test_figures_fit_the_data_and_keep_legends_off_it(results):
+    """Issue 16: the RD plot draws the estimate's own bandwidth, the hexbin's quality axis spans
+    the data, 'no JSS' has its own axis, sweep axes name parameters in words, legends sit
+    outside the axes, groups differ by marker, and every figure uses the one style file."""
+    import matplotlib as mpl
+
+    summary = pd.read_parquet(results / "summary.parquet")
+    sample = pd.read_parquet(results / "freelancer_sample.parquet").merge(
+        summary[["run_id", SWEPT]], on="run_id")
+    one = sample.loc[sample[SWEPT] == 0.0]
+    h = 3.5
+    fig = F.rd_plot(one, bandwidth=h)
+    ax = fig.axes[0]
+    fits = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len(fits) == 2
+    for line in fits:  # both fits lie within the bandwidth around 90
+        x = np.asarray(line.get_xdata(), float)
+        assert x.min() >= 90 - h - 1e-9 and x.max() <= 90 + h + 1e-9
+    assert ax.get_legend() is None and fig.legends  # legend outside the axes
+    # without the estimate's bandwidth no fit is drawn (bins only)
+    assert not [ln for ln in F.rd_plot(one).axes[0].get_lines() if ln.get_linestyle() == "-"]
+
+    hexbin = F.jss_quality_hexbin(sample)
+    low, high = hexbin.axes[0].get_ylim()
+    q = sample.loc[sample["jss"].notna(), "true_quality"]
+    assert low <= q.min() and high >= q.max()
+    assert low > 0.0 or q.min() < 0.05  # the axis starts near the data, not at 0
+
+    bands = pd.read_parquet(results / "jss_bands.parquet").merge(
+        summary[["run_id", SWEPT]], on="run_id")
+    fig = F.quality_by_jss_band(bands, group=SWEPT)
+    main, none = fig.axes[:2]
+    assert "no JSS" not in [t.get_text() for t in main.get_xticklabels()]
+    assert [t.get_text() for t in none.get_xticklabels()] == ["no JSS"]
+    markers = {line.get_marker() for line in main.get_lines() if line.get_marker() in F.MARKERS}
+    assert len(markers) == 2  # two groups: two markers, not colour alone
+    assert main.get_legend() is None and fig.legends
+
+    agg = aggregate_summary(summary, [SWEPT])
+    fig = F.parameter_sweep(agg, SWEPT, ["spearman_jss_quality", "auc_top_quartile"])
+    assert fig.axes[0].get_xlabel().startswith("Clients' rater types: dishonest share")
+
+    with mpl.rc_context(fname=F.STYLE_FILE):
+        first = mpl.rcParams["axes.prop_cycle"].by_key()["color"][0]
+    line = F.precision_recall_curve(pd.read_parquet(results / "precision_recall.parquet")
+                                    ).axes[0].get_lines()[0]
+    assert mpl.colors.to_hex(line.get_color()).lower() == mpl.colors.to_hex(first).lower()
+    assert mpl.colors.to_hex(first).lower() == "#0072b2"  # Okabe-Ito, colour-blind safe
+
+
+def test_report_rd_caption_uses_the_runs_bandwidth(results):
+    text = (results / "report.md").read_text()
+    summary = pd.read_parquet(results / "summary.parquet")
+    h = summary.loc[summary[SWEPT] == 0.0, "rd_bandwidth_90"].dropna()
+    assert f"bandwidth (±{np.median(h):.1f} points" in text

@@ -157,3 +157,53 @@ def test_jss_figures_are_redrawn_when_the_platform_recomputes_the_jss():
         rc.close()
     frame = app._scored(model)
     assert np.isfinite(frame["jss"]).all() and len(frame) > 0
+
+
+def test_new_controls_reach_the_model_and_the_csv_holds_the_weekly_series():
+    """Harsh raters, run length and burn-in are controls; the download is the weekly series."""
+    import io
+
+    import pandas as pd
+
+    for key in ("clients.rater_mix.harsh", "weeks", "warm_up_weeks"):
+        assert key in app.MODEL_PARAMS
+    model = app.DashboardModel(**{**SMALL, "clients.rater_mix.harsh": 0.2, "weeks": 60,
+                                  "warm_up_weeks": 5})
+    assert model.p.clients.rater_mix.harsh == pytest.approx(0.2)
+    assert model.p.weeks == 60 and model.p.burn_in_weeks == 5 and model.week == 5
+    model.step()
+    frame = pd.read_csv(io.BytesIO(app.weekly_csv(model)))
+    assert len(frame) == len(model.datacollector.model_vars["week"])
+    assert {"seed", "rules", "clients.rater_mix.harsh", "share_jss_ge_90"} <= set(frame.columns)
+    assert frame["clients.rater_mix.harsh"].to_numpy() == pytest.approx(np.full(len(frame), 0.2))
+
+
+def test_slider_shows_its_value_and_mesa_time_gives_way_to_the_summary():
+    """Slider values beside the sliders; SolaraViz's 'Time:' line is replaced by this market's
+    summary (with the CSV download). The served page is checked by the browser test."""
+    from mesa.visualization import solara_viz
+
+    changes = []
+    spec = app.MODEL_PARAMS["clients.rater_mix.harsh"]
+    _, rc = solara.render(app._LabelledSlider("clients.rater_mix.harsh", spec,
+                                              lambda name, value: changes.append((name, value))),
+                          handle_error=False)
+    try:
+        slider = rc.find(ipyvuetify.Slider).widget
+        assert slider.label == f"{spec['label']}: {spec['value']:.2f}"
+        slider.v_model = 0.2
+        assert changes == [("clients.rater_mix.harsh", 0.2)]
+        assert rc.find(ipyvuetify.Slider).widget.label == f"{spec['label']}: 0.20"
+    finally:
+        rc.close()
+    app._adapt_solaraviz()
+    assert solara_viz.ShowSteps is app.MarketSummary
+    model = app.DashboardModel(**SMALL)
+    _, rc = solara.render(app.MarketSummary(model), handle_error=False)
+    try:
+        texts = [w.children[0] for w in rc.find(ipyvuetify.Html).widgets if w.children]
+        assert f"Week {model.week} of {model.p.weeks}" in texts
+        assert not [t for t in texts if str(t).startswith("Time:")]
+        assert "Download weekly series (CSV)" in str(rc.find(ipyvuetify.Btn).widget.children)
+    finally:
+        rc.close()

@@ -124,10 +124,13 @@ def _wait(condition: Callable[[], bool], what: str, seconds: float = ACTION_MS /
         time.sleep(0.1)
 
 
+WEEK_TEXT = re.compile(r"^Week \d+ of \d+$")
+
+
 def _week(page) -> int:
-    """The model's week as SolaraViz shows it ("Time: 104.0")."""
-    text = page.get_by_text(re.compile(r"^Time: ")).inner_text()
-    return int(float(text.split(":")[1]))
+    """The model's week as the sidebar shows it ("Week 104 of 260")."""
+    text = page.get_by_text(WEEK_TEXT).inner_text()
+    return int(text.split()[1])
 
 
 def _plot_pixels(page) -> list[bytes]:
@@ -184,13 +187,36 @@ def test_dashboard_loads_steps_takes_controls_and_plays(dashboard_url: str, tmp_
 
             started = time.monotonic()
             page.goto(dashboard_url, timeout=ACTION_MS)
-            expect(page.get_by_text(re.compile(r"^Time: "))).to_be_visible(timeout=60_000)
+            expect(page.get_by_text(WEEK_TEXT)).to_be_visible(timeout=60_000)
             _wait_plots_drawn(page)
             timings["page load s"] = time.monotonic() - started
             expect(page.get_by_text("rule set: upwork-2023")).to_be_visible()
             first_week = _week(page)
             assert first_week > 0, "the page should open on a warmed-up market"
+            # none of Mesa's leftover widgets; every slider with its value beside it
+            for leftover in ("Page 0", "Use Threads"):
+                expect(page.get_by_text(leftover, exact=True)).to_be_hidden()
+            assert not page.get_by_text(re.compile(r"^Time: ")).count()
+            for label in ("Harsh raters (share of clients)", "Run length (weeks)",
+                          "Burn-in (weeks run before showing)"):
+                expect(page.get_by_role("slider", name=label)).to_be_attached()
+                expect(page.get_by_text(label)).to_be_visible()
+            harsh = page.get_by_role("slider", name="Harsh raters (share of clients)")
+            expect(harsh).to_have_attribute("aria-label", "Harsh raters (share of clients): 0.04")
+            harsh.focus()
+            harsh.press("ArrowRight")  # 0.04 -> 0.05: the value in the label follows
+            expect(harsh).to_have_attribute("aria-label", "Harsh raters (share of clients): 0.05")
+            expect(page.get_by_text("Run length (weeks): 260", exact=True)).to_be_visible()
+            # the weekly series download: a CSV with one row per week so far
+            with page.expect_download() as download_info:
+                page.get_by_role("button", name="Download weekly series (CSV)").click()
+            csv_path = tmp_path / "weekly.csv"
+            download_info.value.save_as(csv_path)
+            csv_lines = csv_path.read_text().strip().splitlines()
+            assert "share_jss_ge_90" in csv_lines[0] and len(csv_lines) - 1 == first_week
             page.screenshot(path=str(tmp_path / "dashboard-opened.png"), full_page=True)
+            if os.environ.get("DASHBOARD_SHOT"):
+                page.screenshot(path=os.environ["DASHBOARD_SHOT"], full_page=True)
             opened = _plot_pixels(page)
             assert len(opened) == N_PLOTS
 
@@ -203,7 +229,7 @@ def test_dashboard_loads_steps_takes_controls_and_plays(dashboard_url: str, tmp_
                     "week => document.querySelector('nav').innerText.includes(`Week ${week} of`)",
                     arg=first_week + k, timeout=ACTION_MS)
                 step_seconds.append(time.monotonic() - clicked)
-                expect(page.get_by_text(f"Time: {first_week + k}.0")).to_be_visible()
+                expect(page.get_by_text(f"Week {first_week + k} of")).to_be_visible()
             timings["step (click to new week shown) s"] = max(step_seconds)
             _wait(lambda: all(_changed(opened, _plot_pixels(page))[2:]),
                   "every time-series plot to be redrawn after three steps")
@@ -229,7 +255,7 @@ def test_dashboard_loads_steps_takes_controls_and_plays(dashboard_url: str, tmp_
                                                "feedback chasers: 35%"))
 
             _wait(rebuilt, "the market to be rebuilt with seed 7, upwork-2015, 35% chasers", 60)
-            expect(page.get_by_text(f"Time: {first_week}.0")).to_be_visible()
+            expect(page.get_by_text(f"Week {first_week} of")).to_be_visible()
             _wait_plots_drawn(page)
             _wait(lambda: all(_changed(before_reset, _plot_pixels(page))),
                   "every plot to show the rebuilt market")

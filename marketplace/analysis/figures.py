@@ -29,18 +29,15 @@ from matplotlib.figure import Figure
 from marketplace.analysis.aggregate import bootstrap_mean_ci
 from marketplace.analysis.metrics import CUTOFF, HISTORY_BANDS, JSS_BAND_LABELS
 
-STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 8.5,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "savefig.bbox": "tight",
-}
-CUTOFF_STYLE = {"color": "#b2182b", "linestyle": "--", "linewidth": 1.2}
+STYLE_FILE = Path(__file__).with_name("jss.mplstyle")
+"""The one style of every figure (colour-blind-safe palette, fonts, grid); see the file."""
+STYLE: dict[str, Any] = dict(mpl.rc_params_from_file(STYLE_FILE, fail_on_error=True,
+                                                     use_default_template=False))
+"""The style file's settings, parsed and validated once (typed values: solara's server swaps
+in an rcParams that would keep a file's values as text)."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""Groups differ by marker as well as by colour (figures stay readable in grey)."""
+CUTOFF_STYLE = {"color": "#D55E00", "linestyle": "--", "linewidth": 1.2}
 FIG_SIZE = (6.4, 4.2)
 CI_RESAMPLES = 1000
 
@@ -61,6 +58,38 @@ def _styled(fn: Callable[..., Figure]) -> Callable[..., Figure]:
     return wrapper
 
 
+def _color(i: int) -> str:
+    """The style's i-th colour as hex, fixed when the artist is made: a "C0" string would be
+    looked up again at draw time, under whatever style the notebook has then."""
+    return mpl.colors.to_hex(f"C{i % len(MARKERS)}")
+
+
+def _marker(i: int) -> str:
+    return MARKERS[i % len(MARKERS)]
+
+
+def _legend_outside(fig: Figure, ax: Axes, title: str | None = None, below: bool = False
+                    ) -> None:
+    """A legend to the right of (or below) the axes, never over the data (constrained layout
+    makes room for it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    if below:
+        fig.legend(handles, labels, loc="outside lower center", title=title,
+                   ncols=min(2, len(handles)))
+    else:
+        fig.legend(handles, labels, loc="outside right upper", title=title)
+
+
+def parameter_label(path: str) -> str:
+    """A swept parameter's name in words (from the schema's description) with its path."""
+    from marketplace.model.describe import parameter_title
+
+    title = parameter_title(path)
+    return path if title == path else f"{title}\n({path})"
+
+
 def _mark_cutoff(ax: Axes, x: float = CUTOFF, label: str = "JSS = 90") -> None:
     ax.axvline(x, **CUTOFF_STYLE, label=label, zorder=1)
 
@@ -71,9 +100,16 @@ def _groups(df: pd.DataFrame, group: str | None) -> list[tuple[str | None, pd.Da
         return [(None, df)]
     out = []
     for value, rows in df.groupby(group, dropna=False, sort=True):
-        label = str(value) if group == LABEL_COLUMN else f"{group} = {format_value(value)}"
-        out.append((label, rows))
+        out.append((str(value) if group == LABEL_COLUMN else format_value(value), rows))
     return out
+
+
+def _group_title(group: str | None) -> str | None:
+    if group is None or group == LABEL_COLUMN:
+        return None
+    from marketplace.model.describe import parameter_title
+
+    return parameter_title(group, max_chars=40)
 
 
 def format_value(value: Any) -> str:
@@ -107,55 +143,73 @@ def _no_data(fig: Figure, ax: Axes, what: str) -> Figure:
 
 @_styled
 def quality_by_jss_band(jss_bands: pd.DataFrame, group: str | None = None) -> Figure:
-    """Mean true quality of the freelancers in each JSS band (table `jss_bands`), across runs."""
-    fig = Figure(figsize=FIG_SIZE, layout="constrained")
-    ax = fig.add_subplot()
-    order = [*JSS_BAND_LABELS, "no JSS"]
+    """Mean true quality of the freelancers in each JSS band (table `jss_bands`), across runs.
+
+    Freelancers with no JSS yet sit in a panel of their own with its own y axis: their quality
+    is far from the scored bands', and on a shared axis they would squash the bands and hide
+    the CI bars.
+    """
+    fig = Figure(figsize=(FIG_SIZE[0] + 1.6, FIG_SIZE[1]), layout="constrained")
+    ax, ax_none = fig.subplots(1, 2, width_ratios=[len(JSS_BAND_LABELS), 1.4])
+    order = list(JSS_BAND_LABELS)
     groups = _groups(jss_bands, group)
     width = 0.8 / len(groups)
     for gi, (label, rows) in enumerate(groups):
         stats_ = _mean_ci_by(rows.assign(band=rows["band"].astype(str)), "band", "mean_quality",
-                             order=order)
-        pos = np.arange(len(order)) + (gi - (len(groups) - 1) / 2) * width
+                             order=[*order, "no JSS"])
+        offset = (gi - (len(groups) - 1) / 2) * width
         err = np.vstack([stats_["mean"] - stats_["ci_low"], stats_["ci_high"] - stats_["mean"]])
-        ax.errorbar(pos, stats_["mean"], yerr=np.nan_to_num(err), fmt="o", capsize=3,
-                    label=label or "mean over runs, 95% CI")
+        err = np.nan_to_num(err)
+        style = {"fmt": _marker(gi), "color": _color(gi), "capsize": 3}
+        ax.errorbar(np.arange(len(order)) + offset, stats_["mean"][:-1], yerr=err[:, :-1],
+                    label=label or "mean over runs, 95% CI", **style)
+        ax_none.errorbar([offset], stats_["mean"].iloc[-1:], yerr=err[:, -1:], **style)
     ax.set_xticks(np.arange(len(order)), order)
     # the 90 line sits between the 85-89 and 90-94 bands
     _mark_cutoff(ax, order.index("90-94") - 0.5)
     ax.set_xlabel("JSS band (percent points)")
     ax.set_ylabel(f"Mean {QUALITY_LABEL.lower()}")
-    ax.set_title("True quality by JSS band")
-    ax.legend(loc="best")
+    ax_none.set_xticks([0], ["no JSS"])
+    ax_none.set_xlim(-0.6, 0.6)
+    ax_none.set_title("own scale", fontsize=8.5, color="0.4")
+    fig.suptitle("True quality by JSS band")
+    _legend_outside(fig, ax, _group_title(group))
     return fig
 
 
 @_styled
 def jss_quality_hexbin(sample: pd.DataFrame, gridsize: int = 35) -> Figure:
     """JSS against true quality for the sampled freelancers with a JSS (table
-    `freelancer_sample`), all runs pooled."""
+    `freelancer_sample`), all runs pooled. The quality axis spans the data, not all of [0, 1]."""
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
     rows = sample.loc[sample["jss"].notna()]
     if rows.empty:
         return _no_data(fig, ax, "no freelancer with a JSS")
-    hb = ax.hexbin(rows["jss"].astype(float), rows["true_quality"].astype(float),
-                   gridsize=gridsize, mincnt=1, cmap="viridis", bins="log",
-                   extent=(0, 100, 0, 1))
+    y = rows["true_quality"].astype(float)
+    low, high = float(y.min()), float(y.max())
+    pad = max(0.02, 0.04 * (high - low))
+    y_low, y_high = max(0.0, low - pad), min(1.0, high + pad)
+    hb = ax.hexbin(rows["jss"].astype(float), y, gridsize=gridsize, mincnt=1, cmap="viridis",
+                   bins="log", extent=(0, 100, y_low, y_high))
     fig.colorbar(hb, ax=ax, label="Freelancers (log scale)")
     _mark_cutoff(ax)
     ax.set_xlim(0, 101)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(y_low, y_high)
+    ax.grid(False)
     ax.set_xlabel(JSS_LABEL)
     ax.set_ylabel(QUALITY_LABEL)
     ax.set_title(f"JSS against true quality ({len(rows):,} freelancers)")
-    ax.legend(loc="lower left")
+    ax.annotate("JSS = 90", (CUTOFF, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(-3, -3), textcoords="offset points", ha="right", va="top",
+                fontsize=8.5, color=CUTOFF_STYLE["color"])
     return fig
 
 
 def _local_linear(x: np.ndarray, y: np.ndarray, at: float, bandwidth: float
                   ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Triangular-kernel local linear fit (statsmodels WLS) evaluated over the data's range."""
+    """Triangular-kernel local linear fit (statsmodels WLS) within `bandwidth` of `at`, the
+    conventional estimate rdrobust reports, evaluated over [at - h, at + h] on x's side."""
     import statsmodels.api as sm
 
     w = np.clip(1.0 - np.abs(x - at) / bandwidth, 0.0, None)
@@ -164,18 +218,29 @@ def _local_linear(x: np.ndarray, y: np.ndarray, at: float, bandwidth: float
         return None
     fit = sm.WLS(y[keep], sm.add_constant(x[keep] - at), weights=w[keep]).fit()
     grid = np.linspace(x[keep].min(), x[keep].max(), 50)
+    grid = np.unique(np.r_[grid, at]) if x[keep].min() <= at <= x[keep].max() else grid
     return grid, fit.params[0] + fit.params[1] * (grid - at)
 
 
 @_styled
-def rd_plot(sample: pd.DataFrame, cutoff: float = CUTOFF, bandwidth: float = 10.0,
-            window: float = 30.0, bin_width: float = 1.0, annotation: str | None = None
+def rd_plot(sample: pd.DataFrame, cutoff: float = CUTOFF, bandwidth: float | None = None,
+            window: float | None = None, bin_width: float = 1.0, annotation: str | None = None
             ) -> Figure:
-    """Regression-discontinuity plot at 90: binned mean true quality by JSS, and triangular-kernel
-    local linear fits on each side within `bandwidth` points (table `freelancer_sample`)."""
+    """Regression-discontinuity plot at 90 (table `freelancer_sample`): binned mean true quality
+    by JSS, and the triangular-kernel local linear fits on each side within `bandwidth` points,
+    the fit rdrobust estimates the jump with.
+
+    Pass the estimate's own bandwidth (the report uses the median of the runs' rdrobust
+    bandwidths, `rd_bandwidth_90`), so the drawn fit is the one behind the reported jump. With
+    no bandwidth only the bins are drawn (a fit with another bandwidth could show a jump the
+    estimate does not have).
+    """
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
     rows = sample.loc[sample["jss"].notna()]
+    usable = bandwidth is not None and math.isfinite(bandwidth) and bandwidth > 0
+    if window is None:
+        window = max(15.0, 3.0 * bandwidth) if usable else 30.0
     x = rows["jss"].to_numpy(dtype=float)
     y = rows["true_quality"].to_numpy(dtype=float)
     near = x >= cutoff - window
@@ -188,19 +253,23 @@ def rd_plot(sample: pd.DataFrame, cutoff: float = CUTOFF, bandwidth: float = 10.
     centres = edges[binned.index.to_numpy()] + bin_width / 2
     ax.scatter(centres, binned["mean"], s=np.clip(binned["size"] / binned["size"].max() * 60,
                                                    8, 60),
-               color="0.35", label=f"mean per {bin_width:g}-point bin (size = freelancers)")
-    for side, sel in (("below", x < cutoff), ("above", x >= cutoff)):
-        fit = _local_linear(x[sel], y[sel], cutoff, bandwidth)
-        if fit is not None:
-            ax.plot(*fit, color="#2166ac", linewidth=2,
-                    label="local linear fit (triangular kernel)" if side == "below" else None)
+               color="0.45", label=f"mean per {bin_width:g}-point bin (size = freelancers)")
+    if usable:
+        ax.axvspan(cutoff - bandwidth, cutoff + bandwidth, color=_color(0), alpha=0.08, linewidth=0,
+                   label=f"bandwidth of the estimate: ±{bandwidth:.1f} points")
+        for side, sel in (("below", x < cutoff), ("above", x >= cutoff)):
+            fit = _local_linear(x[sel], y[sel], cutoff, bandwidth)
+            if fit is not None:
+                ax.plot(*fit, color=_color(0), linewidth=2.2,
+                        label="local linear fit (triangular kernel)" if side == "below"
+                        else None)
     _mark_cutoff(ax)
     ax.set_xlabel(JSS_LABEL)
     ax.set_ylabel(QUALITY_LABEL)
-    ax.set_title("Regression discontinuity at JSS 90")
-    if annotation:
-        ax.text(0.02, 0.97, annotation, transform=ax.transAxes, va="top", fontsize=8.5)
-    ax.legend(loc="lower right")
+    fig.suptitle("Regression discontinuity at JSS 90")
+    if annotation:  # above the axes, never over the data
+        ax.set_title(annotation, loc="left", fontsize=8.5)
+    _legend_outside(fig, ax, below=True)
     return fig
 
 
@@ -218,10 +287,10 @@ def jss_histogram(sample: pd.DataFrame, group: str | None = None, low: float = 5
             continue
         weights = np.full(x.size, 1.0 / x.size)
         heights, _, _ = ax.hist(x, bins=edges, weights=weights, histtype="step", linewidth=1.4,
-                                color=f"C{gi}",
+                                color=_color(gi),
                                 label=(label or "all runs pooled") + f" ({x.size:,})")
         below_100.append(heights[int(low):-1].max(initial=0.0))
-        at_100.append((f"C{gi}", heights[-1]))
+        at_100.append((_color(gi), heights[-1]))
     if not at_100:
         return _no_data(fig, ax, "no freelancer with a JSS")
     top = 1.25 * max(below_100)
@@ -237,7 +306,7 @@ def jss_histogram(sample: pd.DataFrame, group: str | None = None, low: float = 5
     ax.set_xlabel(f"{JSS_LABEL}, 1-point bins")
     ax.set_ylabel("Share of freelancers with a JSS")
     ax.set_title("Distribution of JSS")
-    ax.legend(loc="upper left")
+    _legend_outside(fig, ax, _group_title(group))
     return fig
 
 
@@ -248,11 +317,12 @@ def precision_recall_curve(precision_recall: pd.DataFrame, group: str | None = N
     fig = Figure(figsize=FIG_SIZE, layout="constrained")
     ax = fig.add_subplot()
     for gi, (label, rows) in enumerate(_groups(precision_recall, group)):
-        color = f"C{gi}"
+        color = _color(gi)
         for measure, style in (("precision", "-"), ("recall", ":")):
             s = _mean_ci_by(rows, "cutoff", measure)
             name = f"{measure}" + (f", {label}" if label else "")
-            ax.plot(s["cutoff"], s["mean"], style, color=color, label=name)
+            ax.plot(s["cutoff"], s["mean"], style, color=color, label=name,
+                    marker=_marker(gi), markevery=5)
             ax.fill_between(s["cutoff"], s["ci_low"], s["ci_high"], color=color, alpha=0.15,
                             linewidth=0)
     _mark_cutoff(ax)
@@ -260,7 +330,7 @@ def precision_recall_curve(precision_recall: pd.DataFrame, group: str | None = N
     ax.set_xlabel("Filter cut-off: JSS >= (percent points)")
     ax.set_ylabel("Share (0-1)")
     ax.set_title("JSS filter as a detector of top-quartile quality")
-    ax.legend(loc="best")
+    _legend_outside(fig, ax, _group_title(group))
     return fig
 
 
@@ -279,13 +349,14 @@ def one_negative_drop(one_negative_drop: pd.DataFrame, group: str | None = None)
         pos = np.arange(len(order)) + (gi - (len(groups) - 1) / 2) * width
         err = np.vstack([s["mean"] - s["ci_low"], s["ci_high"] - s["mean"]])
         ax.bar(pos, s["mean"], width=width * 0.9, yerr=np.nan_to_num(err), capsize=3,
-               label=label, color=f"C{gi}")
+               label=label, color=_color(gi), hatch=("", "//", "..", "xx", "\\\\", "++")[gi % 6],
+               edgecolor="white")
     ax.set_xticks(np.arange(len(order)), order)
     ax.set_xlabel("Counted outcomes in the 24-month window (contracts)")
     ax.set_ylabel("JSS drop (percent points)")
     ax.set_title("JSS drop after one negative outcome")
     if len(groups) > 1:
-        ax.legend(loc="best")
+        _legend_outside(fig, ax, _group_title(group))
     return fig
 
 
@@ -315,7 +386,7 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
     fig = Figure(figsize=(3.6 * cols + (0 if numeric else 1.5), height * nrows),
                  layout="constrained")
     axes = fig.subplots(nrows, cols, squeeze=False, sharey=not numeric).ravel()
-    name = xlabel or parameter
+    name = xlabel or parameter_label(parameter)
     for k, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
         rows = aggregate.loc[aggregate["metric"] == metric]
         groups = _groups(rows, group)
@@ -327,12 +398,13 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
             high = g["ci_high"].to_numpy(float)[order]
             pos = pos[order]
             if numeric:
-                ax.plot(pos, mean, "o-", color=f"C{gi}", label=label, markersize=4)
-                ax.fill_between(pos, low, high, color=f"C{gi}", alpha=0.2, linewidth=0)
+                ax.plot(pos, mean, "-", marker=_marker(gi), color=_color(gi), label=label,
+                        markersize=4)
+                ax.fill_between(pos, low, high, color=_color(gi), alpha=0.2, linewidth=0)
             else:
                 y = pos + (gi - (len(groups) - 1) / 2) * 0.8 / len(groups)
                 err = np.nan_to_num(np.vstack([mean - low, high - mean]))
-                ax.errorbar(mean, y, xerr=err, fmt="o", color=f"C{gi}", capsize=2,
+                ax.errorbar(mean, y, xerr=err, fmt=_marker(gi), color=_color(gi), capsize=2,
                             markersize=4, label=label)
         metric_label = (labels or {}).get(metric, metric)
         zero_line = ax.axhline if numeric else ax.axvline
@@ -347,11 +419,53 @@ def parameter_sweep(aggregate: pd.DataFrame, parameter: str, metrics: Sequence[s
             ax.invert_yaxis() if k == 0 else None  # first category on top (shared y axis)
             if k % cols:
                 ax.tick_params(labelleft=False)
+            else:
+                ax.set_ylabel(name)
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
     if group is not None and metrics:
-        axes[0].legend(loc="best")
-    fig.suptitle(f"Key metrics by {name} (mean over runs, 95% CI)")
+        handles, legend_labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, legend_labels, loc="outside lower center", title=_group_title(group),
+                   ncols=min(6, len(handles)))
+    short = name.split("\n")[0]
+    fig.suptitle(f"Key metrics by {short} (mean over runs, 95% CI)")
+    return fig
+
+
+@_styled
+def comparison(table: pd.DataFrame, name_a: str = "A", name_b: str = "B",
+               labels: dict[str, str] | None = None) -> Figure:
+    """Difference B - A of each metric per matching combination, with its 95% bootstrap CI
+    (table from `marketplace.analysis.compare.compare_results`), one panel per metric."""
+    from marketplace.analysis.compare import combination_labels
+
+    metrics = list(dict.fromkeys(table["metric"]))
+    combos = list(dict.fromkeys(combination_labels(table)))
+    n = max(1, len(metrics))
+    cols = min(3, n)
+    nrows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.4 * cols + 1.5, max(2.0, 0.35 * len(combos) + 1.1) * nrows),
+                 layout="constrained")
+    axes = fig.subplots(nrows, cols, squeeze=False, sharey=True).ravel()
+    label_of = dict(zip(range(len(table)), combination_labels(table), strict=True))
+    for k, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
+        rows = table.loc[table["metric"] == metric]
+        ypos = np.array([combos.index(label_of[i]) for i in range(len(table))
+                         if table.iloc[i]["metric"] == metric])
+        diff = rows["difference"].to_numpy(float)
+        err = np.nan_to_num(np.vstack([diff - rows["ci_low"].to_numpy(float),
+                                       rows["ci_high"].to_numpy(float) - diff]))
+        ax.errorbar(diff, ypos, xerr=err, fmt=_marker(0), color=_color(0), capsize=2)
+        ax.axvline(0.0, color="0.5", linewidth=0.8)
+        ax.set_xlabel((labels or {}).get(metric, metric))
+        ax.set_yticks(range(len(combos)), combos)
+        if k == 0:
+            ax.invert_yaxis()
+        if k % cols:
+            ax.tick_params(labelleft=False)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{name_b} minus {name_a} (difference of means, 95% bootstrap CI)")
     return fig
 
 

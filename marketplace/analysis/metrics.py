@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from marketplace.analysis.facts import FACT_METRIC_INFO, FACT_METRIC_NAMES, fact_metrics
 from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
@@ -372,6 +371,8 @@ def auc(scores_positive: Any, scores_negative: Any) -> float:
     b = np.asarray(scores_negative, dtype=float)
     if a.size < 1 or b.size < 1:
         return math.nan
+    from scipy import stats  # imported here: keeps the CLI quick to start
+
     u = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").statistic
     return float(u / (a.size * b.size))
 
@@ -408,6 +409,8 @@ def spearman(x: Any, y: Any) -> float:
     x, y = x[ok], y[ok]
     if x.size < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return math.nan
+    from scipy import stats
+
     return float(stats.spearmanr(x, y).statistic)
 
 

@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 SCORE_KEYS: tuple[str, ...] = ("jss", "bayes", "wilson", "epp", "debiased", "jss_interval")
 """Column suffix of each score (``marketplace.scoring.SCORE_CHOICES`` with ``-`` -> ``_``)."""
@@ -188,6 +187,8 @@ class ContractHistory:
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     if pos.size < 1 or neg.size < 1:
         return math.nan
+    from scipy import stats  # imported on use: keeps the CLI start-up light
+
     u = stats.mannwhitneyu(pos, neg, alternative="two-sided", method="asymptotic").statistic
     return float(u / (pos.size * neg.size))
 
@@ -197,6 +198,8 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     x, y = x[ok], y[ok]
     if x.size < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return math.nan
+    from scipy import stats
+
     return float(stats.spearmanr(x, y).statistic)
 
 

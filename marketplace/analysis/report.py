@@ -18,6 +18,7 @@ notebooks show them).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -25,17 +26,34 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from marketplace.analysis import figures as F
 from marketplace.analysis import sensitivity as SA
-from marketplace.analysis.aggregate import aggregate_summary, bootstrap_diff_ci
 from marketplace.analysis.metrics import HISTORY_BAND_COLUMNS, METRIC_INFO
 from marketplace.analysis.policy import POLICY_TABLE_METRICS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+class _LazyModule(ModuleType):
+    """A module imported on first attribute access: `marketplace validate` reads ANALYSES from
+    this module and must not pay for matplotlib and scipy."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._target = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._target), attr)
+
+
+F = _LazyModule("marketplace.analysis.figures")
+_aggregate = _LazyModule("marketplace.analysis.aggregate")
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +314,7 @@ def _load(results_dir: str | Path, analyses: Sequence[str] | None, seed: int | N
     if stored_aggregate and aggregate_path.is_file():
         aggregate = pd.read_parquet(aggregate_path)
     else:
-        aggregate = aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
+        aggregate = _aggregate.aggregate_summary(summary.drop(columns=["combo"]), by, seed=seed)
     combos = _combinations(summary, by)
     return _Context(results_dir, manifest, summary, by, aggregate, combos, seed=seed), names
 
@@ -329,6 +347,15 @@ def _short(path: str) -> str:
     return parts[-1]
 
 
+def _words(path: str) -> str:
+    """A parameter's name in words with its path: "Clients' rater types: dishonest share
+    (`clients.rater_mix.dishonest`)"."""
+    from marketplace.model.describe import parameter_title
+
+    title = parameter_title(path)
+    return f"`{path}`" if title == path else f"{title} (`{path}`)"
+
+
 def _combo_labels(summary: pd.DataFrame, by: list[str]) -> pd.Series:
     if not by:
         return pd.Series(["all runs"] * len(summary), index=summary.index, dtype="string")
@@ -348,26 +375,63 @@ def _combinations(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- numbers
 
 
+def metric_info(metric: str) -> tuple[str, str, str]:
+    """(short label, meaning, number format) of a metric or of an aggregate row such as
+    `density_test_p_90_share_below_05` (the share of runs whose p-value is below 0.05)."""
+    if _aggregate_mod().is_p_share(metric):
+        base = metric[: -len(_aggregate_mod().P_SHARE_SUFFIX)]
+        label, meaning, _ = METRIC_INFO.get(base, (base, base, ""))
+        what = meaning.split(";")[0].rstrip(".")
+        return (f"runs with {label} < 0.05",
+                f"Runs whose {what[:1].lower() + what[1:]} is below 0.05", ".0%")
+    return METRIC_INFO.get(metric, (metric, metric, ".3g"))
+
+
+def _aggregate_mod() -> Any:
+    return importlib.import_module("marketplace.analysis.aggregate")
+
+
+def _agg_name(metric: str) -> str:
+    """The aggregate row of a summary metric (p-values are summarised as a share of runs)."""
+    agg = _aggregate_mod()
+    return agg.p_share_name(metric) if metric in agg.P_VALUE_METRICS else metric
+
+
 def _fmt(metric: str, value: float) -> str:
     if value is None or not np.isfinite(value):
         return "n/a"
-    spec = METRIC_INFO.get(metric, ("", "", ".3g"))[2]
-    return format(value, spec)
+    return format(value, metric_info(metric)[2])
 
 
-def _cell(row: pd.Series) -> str:
-    metric = row["metric"]
-    if row["n"] == 0:
+def format_estimate(row: Any) -> str:
+    """An aggregate row as text: 'mean [ci_low, ci_high]'; 'mean (n=3, no CI)' when the runs are
+    too few for a CI (fewer than 5); 'k of n runs (share)' for a p-value row."""
+    metric = str(row["metric"])
+    n = int(row["n"])
+    if n == 0:
         return "n/a"
+    if _aggregate_mod().is_p_share(metric):
+        k = round(float(row["mean"]) * n)
+        return f"{k} of {n} runs ({_fmt(metric, row['mean'])})"
     if not np.isfinite(row["ci_low"]):
-        return f"{_fmt(metric, row['mean'])} (n={row['n']})"
+        return f"{_fmt(metric, row['mean'])} ({_no_ci(n)})"
     return f"{_fmt(metric, row['mean'])} [{_fmt(metric, row['ci_low'])}, " \
            f"{_fmt(metric, row['ci_high'])}]"
 
 
+def _no_ci(n: int) -> str:
+    """Said instead of a CI: the number of runs (a CI needs MIN_CI_RUNS, see the legend)."""
+    return f"n={n}, no CI"
+
+
+_cell = format_estimate
+
+
 def _agg_row(ctx: _Context, combo_index: int, metric: str) -> pd.Series | None:
     combo = ctx.combos.iloc[combo_index]
-    rows = ctx.aggregate.loc[ctx.aggregate["metric"] == metric]
+    rows = ctx.aggregate.loc[ctx.aggregate["metric"] == _agg_name(metric)]
+    if rows.empty and metric != _agg_name(metric):  # an aggregate built before p-value shares
+        return None
     for p in ctx.by:
         value = combo[p]
         rows = rows.loc[rows[p].isna()] if _isna(value) else rows.loc[rows[p] == value]
@@ -387,18 +451,23 @@ def _sentence(ctx: _Context, combo_index: int, metric: str) -> str | None:
     row = _agg_row(ctx, combo_index, metric)
     if row is None:
         return None
-    meaning = METRIC_INFO.get(metric, (metric, metric, ".3g"))[1]
+    name = str(row["metric"])
+    meaning = metric_info(name)[1]
     if row["n"] == 0:
         return f"{meaning.rstrip('.')} could not be computed in any run (see Caveats)."
-    ci = (f"95% CI {_fmt(metric, row['ci_low'])} to {_fmt(metric, row['ci_high'])}, "
-          if np.isfinite(row["ci_low"]) else "no CI from a single run, ")
-    return (f"{meaning.rstrip('.')}: **{_fmt(metric, row['mean'])}** ({ci}"
+    if _aggregate_mod().is_p_share(name):
+        return f"{meaning.rstrip('.')}: **{format_estimate(row)}** with a p-value."
+    if np.isfinite(row["ci_low"]):
+        ci = f"95% CI {_fmt(name, row['ci_low'])} to {_fmt(name, row['ci_high'])}, "
+    else:
+        ci = f"no CI: fewer than {_aggregate_mod().MIN_CI_RUNS} runs, "
+    return (f"{meaning.rstrip('.')}: **{_fmt(name, row['mean'])}** ({ci}"
             f"{row['n']} of {row['n_runs']} runs).")
 
 
 def _special_sentences(ctx: _Context, combo_index: int, metric: str) -> list[str]:
-    """Per-run test outcomes: how often the run's own RD CI excluded 0, the density test
-    rejected, as counts of runs."""
+    """Per-run test outcomes: how often the run's own RD CI excluded 0, as counts of runs (the
+    density test's rejections are its aggregate row, see `format_estimate`)."""
     runs = _runs_of(ctx, combo_index)
     out = []
     if metric == "rd_jump_90" and {"rd_ci_low_90", "rd_ci_high_90"} <= set(runs.columns):
@@ -408,12 +477,6 @@ def _special_sentences(ctx: _Context, combo_index: int, metric: str) -> list[str
             pos, neg = int(np.sum(low[ok] > 0)), int(np.sum(high[ok] < 0))
             out.append(f"The run's own robust 95% CI of the jump excluded zero in {pos + neg} of "
                        f"{int(ok.sum())} runs ({pos} with a positive jump, {neg} negative).")
-    if metric == "density_test_p_90" and "density_test_p_90" in runs.columns:
-        p = runs["density_test_p_90"].to_numpy(float)
-        ok = np.isfinite(p)
-        if ok.any():
-            out.append(f"The density test rejected a smooth density at 90 (p < 0.05) in "
-                       f"{int(np.sum(p[ok] < 0.05))} of {int(ok.sum())} runs.")
     return out
 
 
@@ -421,7 +484,8 @@ def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
     """For each swept parameter: first vs last value (others at their first value), with a
     bootstrap CI of the difference."""
     out = []
-    if not ctx.by or len(ctx.combos) < 2 or metric not in ctx.summary.columns:
+    if not ctx.by or len(ctx.combos) < 2 or metric not in ctx.summary.columns \
+            or metric in _aggregate_mod().P_VALUE_METRICS:
         return out  # (results from an older version may lack a metric)
     if _varied_together(ctx):
         first, last = 0, len(ctx.combos) - 1
@@ -457,10 +521,11 @@ def _contrasts(ctx: _Context, metric: str, seed: int) -> list[str]:
 def _contrast_sentence(ctx: _Context, metric: str, first: int, last: int, a: np.ndarray,
                        b: np.ndarray, seed: int, index: int, from_label: str, to_label: str,
                        fixed: str) -> str:
-    diff, low, high = bootstrap_diff_ci(a, b, seed=(seed, index, len(metric)))
+    diff, low, high = _aggregate.bootstrap_diff_ci(a, b, seed=(seed, index, len(metric)))
     ra, rb = _agg_row(ctx, first, metric), _agg_row(ctx, last, metric)
-    label = METRIC_INFO.get(metric, (metric,))[0]
-    ci = f"95% CI {_fmt(metric, low)} to {_fmt(metric, high)}" if np.isfinite(low) else "no CI"
+    label = metric_info(metric)[0]
+    ci = (f"95% CI {_fmt(metric, low)} to {_fmt(metric, high)}" if np.isfinite(low)
+          else f"no CI: fewer than {_aggregate_mod().MIN_CI_RUNS} runs on a side")
     return (f"From {from_label} to {to_label}{fixed}, {label} goes from {_cell(ra)} to "
             f"{_cell(rb)}: a change of **{_fmt(metric, diff)}** ({ci}).")
 
@@ -490,6 +555,17 @@ def _rd_annotation(ctx: _Context, combo_index: int) -> str | None:
     if row is None or row["n"] == 0:
         return None
     return f"rdrobust jump, mean over runs: {_cell(row)}"
+
+
+def _rd_bandwidth(ctx: _Context, combo_index: int) -> float | None:
+    """The median of the runs' rdrobust bandwidths (`rd_bandwidth_90`): the plot draws the fit
+    the reported jump comes from, not one with a bandwidth of its own."""
+    runs = _runs_of(ctx, combo_index)
+    if "rd_bandwidth_90" not in runs.columns:
+        return None
+    h = runs["rd_bandwidth_90"].to_numpy(float)
+    h = h[np.isfinite(h) & (h > 0)]
+    return float(np.median(h)) if h.size else None
 
 
 def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
@@ -543,9 +619,13 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                 rows = sample.loc[sample["combo"] == label]
                 stem = name if len(ctx.combos) == 1 else f"{name}_{i}"
                 if name == "rd_plot":
-                    emit(stem, f"Regression discontinuity at JSS 90 ({label}; runs pooled).",
-                         lambda rows=rows, i=i: F.rd_plot(rows,
-                                                          annotation=_rd_annotation(ctx, i)))
+                    bandwidth = _rd_bandwidth(ctx, i)
+                    fit = (f" Local linear fits within the estimate's bandwidth (±{bandwidth:.1f}"
+                           " points, median of the runs' rdrobust bandwidths)."
+                           if bandwidth is not None else " No rdrobust estimate: bins only.")
+                    emit(stem, f"Regression discontinuity at JSS 90 ({label}; runs pooled).{fit}",
+                         lambda rows=rows, i=i, h=bandwidth: F.rd_plot(
+                             rows, bandwidth=h, annotation=_rd_annotation(ctx, i)))
                 else:
                     emit(stem, f"JSS against true quality ({label}; runs pooled).",
                          lambda rows=rows: F.jss_quality_hexbin(rows))
@@ -604,8 +684,8 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
     metrics: list[str] = []
     for name in names:
         metrics += [m for m in ANALYSES[name].metrics if m not in metrics]
-    metrics = metrics[:MAX_SWEEP_METRICS]
-    labels = {m: METRIC_INFO[m][0] for m in metrics if m in METRIC_INFO}
+    metrics = [_agg_name(m) for m in metrics[:MAX_SWEEP_METRICS]]
+    labels = {m: metric_info(m)[0] for m in metrics}
     out = []
     if _varied_together(ctx):
         # parameters varied together (a zip): one figure over the combinations, in sweep order
@@ -627,8 +707,9 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
             first = ctx.combos.iloc[0][p]
             agg = agg.loc[agg[p].isna()] if _isna(first) else agg.loc[agg[p] == first]
             fixed.append(f"{_short(p)} = {F.format_value(first)}")
-        caption = f"Key metrics against {param} (mean over runs, 95% bootstrap CI)" + (
-            f", one line per {_short(group)}" if group else "") + (
+        caption = (f"Key metrics against {_words(param)} (mean over runs, 95% bootstrap CI; "
+                   "none with fewer than 5 runs)") + (
+            f", one line per {_words(group)}" if group else "") + (
             f", with {', '.join(fixed)}" if fixed else "") + "."
         out.append((f"sweep_{pi}_{_short(param).replace('.', '_')}", caption,
                     lambda agg=agg, param=param, group=group: F.parameter_sweep(
@@ -672,8 +753,10 @@ def _render(ctx: _Context, names: list[str], figure_links: list[tuple[str, str]]
     if m.get("description"):
         lines += [str(m["description"]).strip(), ""]
     lines += ["Every number below is computed from the runs in `summary.parquet` (mean over "
-              "replications with a 95% bootstrap confidence interval); rebuild with "
+              "replications with a 95% bootstrap confidence interval; test p-values as the "
+              "share of runs below 0.05); rebuild with "
               f"`marketplace report {ctx.results_dir}`.", ""]
+    lines += _summary(ctx, names)
     lines += _configuration(ctx)
     lines += ["## Findings", ""]
     for name in names:
@@ -743,10 +826,71 @@ def _facts_section(ctx: _Context, seed: int) -> list[str]:
             facts_markdown(table, heading="###", n_runs=None), ""]
 
 
+SUMMARY_METRICS = ("spearman_jss_quality", "quality_gap_90", "rd_jump_90", "precision_90",
+                   "excluded_good_share_90_incl_no_jss", "share_jss_ge_90", "density_test_p_90",
+                   "jss_drop_after_one_negative", "newcomer_never_hired_share",
+                   "mean_quality_hired", "gini_jobs")
+"""Candidates for the key numbers at the top of the report, in order of importance."""
+MAX_SUMMARY_METRICS = 6
+MAX_SUMMARY_COLUMNS = 4
+
+
+def _summary(ctx: _Context, names: list[str]) -> list[str]:
+    """The key numbers of the chosen analyses with their CIs, first thing in the report."""
+    chosen = {m for name in names for m in ANALYSES[name].metrics}
+    present = set(ctx.aggregate["metric"])
+    metrics = [m for m in SUMMARY_METRICS if m in chosen and _agg_name(m) in present]
+    metrics = metrics[:MAX_SUMMARY_METRICS]
+    lines = ["## Summary", ""]
+    few = _few_runs_note(ctx)
+    if few:
+        lines += [f"> {few}", ""]
+    if not metrics:
+        return [*lines, "No key metric was computed (see Caveats).", ""]
+    n = len(ctx.combos)
+    if n <= MAX_SUMMARY_COLUMNS:
+        lines += ["| key number | " + " | ".join(str(c) for c in ctx.combos["combo"]) + " |",
+                  "|---|" + "---|" * n]
+        for metric in metrics:
+            cells = [_cell_or_na(_agg_row(ctx, i, metric)) for i in range(n)]
+            lines.append(f"| {metric_info(_agg_name(metric))[0]} | " + " | ".join(cells) + " |")
+    else:
+        metrics = metrics[:MAX_SUMMARY_COLUMNS]
+        lines += ["| combination | " + " | ".join(metric_info(_agg_name(m))[0] for m in metrics)
+                  + " |", "|---|" + "---|" * len(metrics)]
+        for i in range(n):
+            cells = [_cell_or_na(_agg_row(ctx, i, m)) for m in metrics]
+            lines.append(f"| {ctx.combos.iloc[i]['combo']} | " + " | ".join(cells) + " |")
+    lines += ["", _legend(ctx) + " Definitions: `docs/outputs.md`; details under Findings.", ""]
+    return lines
+
+
+def _cell_or_na(row: pd.Series | None) -> str:
+    return "n/a" if row is None else format_estimate(row)
+
+
+def _few_runs_note(ctx: _Context) -> str | None:
+    """A warning when some combination has too few runs for confidence intervals."""
+    smallest = int(ctx.combos["n_runs"].min()) if len(ctx.combos) else 0
+    need = _aggregate_mod().MIN_CI_RUNS
+    if smallest >= need:
+        return None
+    return (f"**Too few runs for confidence intervals**: a combination has only {smallest} "
+            f"run(s); a CI needs at least {need}, so numbers below are plain means of the runs "
+            f"with no CI. Raise `sweep.replications` to {need} or more (e.g. "
+            f"`--set sweep.replications={max(need, 20)}`) before reading differences.")
+
+
+def _legend(ctx: _Context) -> str:
+    return (f"Mean over runs [95% bootstrap CI] (no CI with fewer than "
+            f"{_aggregate_mod().MIN_CI_RUNS} runs); tests: runs with p < 0.05 of runs with a "
+            "p-value.")
+
+
 def _findings_table(ctx: _Context, metrics: Sequence[str]) -> list[str]:
     """Many combinations: one row per combination, one column per metric (mean [95% CI])."""
-    metrics = [m for m in metrics if m in set(ctx.aggregate["metric"])]
-    labels = [METRIC_INFO.get(m, (m,))[0] for m in metrics]
+    metrics = [m for m in metrics if _agg_name(m) in set(ctx.aggregate["metric"])]
+    labels = [metric_info(_agg_name(m))[0] for m in metrics]
     lines = ["| combination | " + " | ".join(labels) + " |",
              "|---|" + "---|" * len(metrics)]
     for ci in range(len(ctx.combos)):
@@ -755,7 +899,7 @@ def _findings_table(ctx: _Context, metrics: Sequence[str]) -> list[str]:
             row = _agg_row(ctx, ci, metric)
             cells.append("n/a" if row is None else _cell(row))
         lines.append(f"| {ctx.combos.iloc[ci]['combo']} | " + " | ".join(cells) + " |")
-    return [*lines, "", "Mean over runs [95% bootstrap CI].", ""]
+    return [*lines, "", _legend(ctx), ""]
 
 
 def _configuration(ctx: _Context) -> list[str]:
@@ -802,7 +946,7 @@ def _configuration(ctx: _Context) -> list[str]:
 
 def _all_metrics_table(ctx: _Context) -> list[str]:
     lines = ["## All metrics", "",
-             "Mean over runs [95% bootstrap CI]; n/a = not computable (see Caveats).", ""]
+             _legend(ctx) + " n/a = not computable (see Caveats).", ""]
     metrics = list(dict.fromkeys(ctx.aggregate["metric"]))
     per_table = 4
     for start in range(0, len(ctx.combos), per_table):

@@ -15,14 +15,21 @@ import typer
 
 EXPERIMENTS_DIR = Path("experiments")
 
+SET_EXAMPLES = (
+    "Examples of --set (repeatable; VALUE is read as YAML):\n\n"
+    "  --set model.weeks=52\n\n"
+    "  --set sweep.replications=5\n\n"
+    "  --set sweep.grid.clients.rater_mix.dishonest='[0, 0.2]'\n\n"
+    "Every model parameter: marketplace params."
+)
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
         metavar="PATH=VALUE",
-        help="Override a config value, e.g. --set model.weeks=52 or "
-        "--set sweep.grid.clients.rater_mix.dishonest='[0, 0.2]' (value parsed as YAML; "
-        "repeatable).",
+        help="Override a config value (PATH is a dotted config path, VALUE is read as YAML; "
+        "repeatable). Examples at the end of this help.",
     ),
 ]
 
@@ -42,7 +49,7 @@ def _load(config: Path, overrides: list[str] | None):
 
 
 def run(
-    config: Annotated[Path, typer.Argument(help="Experiment config (YAML).")],
+    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment config (YAML).")],
     set_: SetOption = None,
     workers: Annotated[
         int | None,
@@ -146,7 +153,7 @@ def run(
 
 
 def validate(
-    config: Annotated[Path, typer.Argument(help="Experiment config (YAML).")],
+    config: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment config (YAML).")],
     set_: SetOption = None,
 ) -> None:
     """Check a config without running it and show what it would run."""
@@ -282,7 +289,7 @@ def report(
 
 def register(app: typer.Typer) -> None:
     """Add run, validate, list and report to the ``marketplace`` app."""
-    app.command("run")(run)
-    app.command("validate")(validate)
+    app.command("run", epilog=SET_EXAMPLES)(run)
+    app.command("validate", epilog=SET_EXAMPLES)(validate)
     app.command("list")(list_experiments)
     app.command("report")(report)

@@ -24,21 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from marketplace.runner import store
 from marketplace.runner.config import ExperimentConfig
 from marketplace.runner.execute import RunTask, execute_run, record_failure
 from marketplace.runner.executors import Backend, open_backend
 from marketplace.runner.plan import Plan, plan_of
+from marketplace.runner.progress import make_progress
 
 MANIFEST_EVERY_S = 5.0
 
@@ -315,19 +307,7 @@ def _sweep(
             f"[bold]{cfg.name}[/]: {plan.n_runs} runs ({plan.n_combinations} combinations x "
             f"{cfg.sweep.replications} replications) on {backend.describe()} -> {out}"
         )
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("[red]{task.fields[failed]} failed[/] {task.fields[running]} running"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-        transient=False,
-    )
+    progress = make_progress(console, quiet)
     with progress:
         bar = progress.add_task("runs", total=plan.n_runs, failed=0, running=0)
 
