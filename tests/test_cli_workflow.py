@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from marketplace.cli import app
+from marketplace.model import ModelParams
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -28,7 +29,8 @@ def test_params_lists_every_schema_parameter_with_default_unit_bounds():
     rows = json.loads(res.stdout)
     assert [r["path"] for r in rows] == [r["path"] for r in field_metadata()]
     by_path = {r["path"]: r for r in rows}
-    assert by_path["weeks"]["default"] == 260 and by_path["weeks"]["unit"] == "weeks"
+    assert by_path["weeks"]["default"] == ModelParams().weeks
+    assert by_path["weeks"]["unit"] == "weeks"
     assert by_path["weeks"]["bounds"] == "[1, inf)"
     assert by_path["clients.rater_mix.dishonest"]["bounds"] == "[0, 1]"
     assert "beta" in by_path["freelancers.quality.kind"]["bounds"]

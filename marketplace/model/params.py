@@ -294,7 +294,7 @@ class ClientUtilityParams(_Group):
         0.5, ge=0, description="Scale of the Gumbel taste shock per proposal (0 = deterministic "
         "choice). Unit: utility.")
     reservation_utility: float = Field(
-        6.2, description="Utility of hiring no one, relative to the market: the best visible "
+        6.23, description="Utility of hiring no one, relative to the market: the best visible "
         "proposal must beat this plus the score utility of the average freelancer on the "
         "platform (public_profile_weight x w(p) x score_scale x mean S/100), so score_scale "
         "changes whom clients hire, not how often. Unit: utility.")
@@ -343,7 +343,7 @@ class ClientParams(_Group):
         "not serious, hired off-platform, project cancelled). Unit: probability.", 0.55)
     rehire_prob: float = _probability(
         "Probability that a client with a freelancer it was happy with offers the new job to "
-        "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.3)
+        "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.19)
     budget_shortfall_rate: float = _probability(
         "Weekly probability that a running contract ends early because the client's budget ran "
         "out (unrelated to the freelancer). Unit: probability per contract-week.", 0.01)
