@@ -446,9 +446,11 @@ def _silence_lift(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: 
     counted = outcome.copy()
     counted[silent] = float(Outcome.NEGATIVE)
     penalised = score(counted)
-    lift = shown - np.where(np.isnan(penalised), 0.0, penalised)  # no JSS when penalised: 0
+    lift = shown - penalised
     quality = M._num(scored, "true_quality")
-    ok = np.isfinite(shown) & np.isfinite(quality)
+    # only freelancers with a JSS both ways: one that loses its JSS when silence is penalised
+    # would otherwise count its whole JSS as lift (short, high histories: a spurious gradient)
+    ok = np.isfinite(shown) & np.isfinite(penalised) & np.isfinite(quality)
     if ok.sum() < 8:
         notes.add(name, "fewer than 8 freelancers keep a JSS in the recomputation")
         return {}
