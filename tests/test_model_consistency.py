@@ -24,7 +24,7 @@ ERAS = ("upwork-2015", "upwork-2020", "upwork-2023", "upwork-2024")
 WEEKS = 110
 CHECK_WEEKS = (20, 54, 80, 106, 108)  # scoring weeks (even: jss_update_weeks = 2)
 BUSY = {  # every force that decides what counts, turned up so a small market exercises it
-    "n_freelancers": 200,
+    "n_freelancers": 400,
     "weeks": WEEKS,
     "clients.jobs_per_week": 0.8,  # busier freelancers: more of them have a JSS
     "burn_in_weeks": 10,
@@ -32,7 +32,10 @@ BUSY = {  # every force that decides what counts, turned up so a small market ex
     "clients.rater_mix.harsh": 0.2,
     "clients.rater_mix.dishonest": 0.15,
     "clients.dispute_prob": 0.4,
-    "clients.private_bias": -1.0,
+    # more unhappy clients than the default (+1.0) so that chases, disputes and negatives for the
+    # perk to remove are common, but not so many that few freelancers keep a JSS (at -1.0 only
+    # 16-28 freelancer-weeks had one)
+    "clients.private_bias": 0.0,
     "platform.removal_perk": True,  # also in 2024, so its interplay with each era is checked
 }
 SCORE_COLUMNS = {"jss": "jss", "jss_24m": "window_24m", "jss_12m": "window_12m",
