@@ -192,12 +192,19 @@ class MarketplaceModel(mesa.Model):
         params: the run's parameters (defaults if None).
         rng: seed (int), ``SeedSequence`` or ``Generator`` for every random draw.
         snapshot_every_weeks: freelancer snapshots every K weeks (0 = only the final one).
+        jss_engine: 'incremental' (default: window sums updated by events,
+            ``scoring.WindowSums``) or 'full' (every window recomputed from all contracts at each
+            update: the reference). Both give bit-identical outputs; a rule set the incremental
+            engine does not support (weights not multiples of 1/4) always uses 'full'.
         **overrides: dotted-path parameter overrides applied with ``ModelParams.with_overrides``
             (e.g. ``n_freelancers=500`` or ``**{"clients.second_tab_prob": 0.2}``).
     """
 
     def __init__(self, params: ModelParams | None = None, rng: Any = None,
-                 snapshot_every_weeks: int = 26, **overrides: Any) -> None:
+                 snapshot_every_weeks: int = 26, jss_engine: str = "incremental",
+                 **overrides: Any) -> None:
+        if jss_engine not in ("incremental", "full"):
+            raise ValueError(f"jss_engine must be 'incremental' or 'full', got {jss_engine!r}")
         if isinstance(rng, str):  # SolaraViz InputText gives a str seed in mesa 3.5.1
             rng = int(rng)
         super().__init__(rng=rng)
@@ -211,6 +218,8 @@ class MarketplaceModel(mesa.Model):
         if not params.platform.flag_clients:
             overrides_rules["client_flagging"] = False
         self.rules = scoring.get_rules(params.rules, **overrides_rules)
+        self._window_sums = (scoring.WindowSums(self.rules) if jss_engine == "incremental"
+                             and scoring.WindowSums.supports(self.rules) else None)
         self.snapshot_every_weeks = int(snapshot_every_weeks)
         self.week = 0
         self.quality_mean = self._quality_mean()
@@ -618,6 +627,7 @@ class MarketplaceModel(mesa.Model):
         redo = ct.stale[ids] | ~ended
         self._score(w, ids[redo], end_week[redo])
         outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
+        removed_ids = None
         if self.rules.perk_active(w):
             remove, self._perk_state = scoring.select_removals(
                 fr, cl, end_week, outcome, weight,
@@ -625,22 +635,34 @@ class MarketplaceModel(mesa.Model):
                 week=w, n_freelancers=s.n, rules=self.rules, reason=reason,
                 pair_idx=pair)
             if remove.any():
-                ct.removed[ids[remove]] = True
-                self._score(w, ids[remove], end_week[remove])
+                removed_ids = ids[remove]
+                ct.removed[removed_ids] = True
+                self._score(w, removed_ids, end_week[remove])
                 outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         n = s.n
         active = np.flatnonzero(s.active[:n])
         local = np.full(n, -1, np.int64)
         local[active] = np.arange(active.size)
         f_local = local[fr]
-        keep = f_local >= 0
-        if self.rules.missing_feedback == "exclude":  # excluded contracts cannot move a JSS
-            keep &= outcome < scoring.Outcome.EXCLUDED
-        rows = np.flatnonzero(keep)  # one index for seven gathers (take beats a bool mask)
-        res = scoring.job_success_scores(
-            f_local.take(rows), cl.take(rows), end_week.take(rows), outcome.take(rows),
-            weight.take(rows), week=w, n_freelancers=active.size, rules=self.rules,
-            reason=reason.take(rows), pair_idx=pair.take(rows))
+        if self._window_sums is not None:
+            # incremental: only contracts classified again (and those ageing) move the sums
+            upd = ids[redo] if removed_ids is None else np.concatenate([ids[redo], removed_ids])
+            upd_ended = ct.end_reason[upd] >= 0
+            self._window_sums.update(
+                w, upd, freelancer=ct.freelancer, pair=ct.pair,
+                end_week=np.where(upd_ended, ct.end_week[upd], np.nan), outcome=ct.outcome[upd],
+                reason=ct.reason[upd], weight=ct.weight[upd], n_freelancers=n,
+                n_pairs=self._n_pairs)
+            res = self._window_sums.result(active)
+        else:
+            keep = f_local >= 0
+            if self.rules.missing_feedback == "exclude":  # excluded contracts cannot move a JSS
+                keep &= outcome < scoring.Outcome.EXCLUDED
+            rows = np.flatnonzero(keep)  # one index for seven gathers (take beats a bool mask)
+            res = scoring.job_success_scores(
+                f_local.take(rows), cl.take(rows), end_week.take(rows), outcome.take(rows),
+                weight.take(rows), week=w, n_freelancers=active.size, rules=self.rules,
+                reason=reason.take(rows), pair_idx=pair.take(rows))
         s.jss[active] = res.jss
         s.jss_24m[active] = res.window_24m
         s.jss_12m[active] = res.window_12m
@@ -1068,7 +1090,8 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
 
 
 def simulate(params: ModelParams | None = None, seed: int | None = 0,
-             snapshot_every_weeks: int = 26, keep_contracts: bool = True) -> RunOutputs:
+             snapshot_every_weeks: int = 26, keep_contracts: bool = True,
+             jss_engine: str = "incremental") -> RunOutputs:
     """Run a whole market and return its tables: one call for a full run.
 
     >>> out = simulate(ModelParams(n_freelancers=200, weeks=30, burn_in_weeks=10), seed=1)
@@ -1077,7 +1100,8 @@ def simulate(params: ModelParams | None = None, seed: int | None = 0,
     """
     params = ModelParams() if params is None else params
     _check_simulate_args(params, seed, snapshot_every_weeks)
-    model = MarketplaceModel(params=params, rng=seed, snapshot_every_weeks=snapshot_every_weeks)
+    model = MarketplaceModel(params=params, rng=seed, snapshot_every_weeks=snapshot_every_weeks,
+                             jss_engine=jss_engine)
     for _ in range(params.weeks):
         model.step()
     out = model.outputs(keep_contracts=keep_contracts)

@@ -24,6 +24,7 @@ from .history import (
     validate_history,
 )
 from .jss import JSSResult, job_success_scores, window_score
+from .jss_incremental import WindowSums
 from .outcomes import (
     END_REASONS,
     EXCLUSION_REASONS,
@@ -58,6 +59,7 @@ __all__ = [
     "RULE_SET_NAMES",
     "SCORE_CHOICES",
     "SCORE_NAMES",
+    "WindowSums",
     "WINDOW_NAMES",
     "AlternativeRules",
     "AlternativeScores",
