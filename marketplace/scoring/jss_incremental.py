@@ -17,6 +17,8 @@ multiples of 1/4 is not supported (``WindowSums.supports``): the caller uses the
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .jss import JSSResult, scores_from_window_sums, window_bounds
@@ -65,6 +67,11 @@ class WindowSums:
         self.c_w4 = np.zeros(0, np.int64)
         self.c_date = np.zeros(0, np.int32)
         self._by_date: dict[int, list[np.ndarray]] = {}  # ended contracts by end week
+        # scores depend on the sums only: keep each freelancer's last result and recompute those
+        # whose sums moved (``dirty``; new ids start dirty)
+        self.dirty = np.zeros(0, bool)
+        self._cache: dict[str, np.ndarray] | None = None
+        self._mark = np.zeros(0, bool)  # scratch: contracts changed in this update
 
     @staticmethod
     def supports(rules: RuleSet) -> bool:
@@ -80,10 +87,12 @@ class WindowSums:
         self.w4 = _grow(self.w4, n_freelancers, 2, 0)
         self.cnt = _grow(self.cnt, n_freelancers, 2, 0)
         self.clients = _grow(self.clients, n_freelancers, 1, 0)
+        self.dirty = _grow(self.dirty, self.clients.shape[1], 0, True)
         self.pair_cnt = _grow(self.pair_cnt, n_pairs, 1, 0)
         self.c_cls = _grow(self.c_cls, n_contracts, 0, -1)
         self.c_w4 = _grow(self.c_w4, n_contracts, 0, 0)
         self.c_date = _grow(self.c_date, n_contracts, 0, _ONGOING)
+        self._mark = _grow(self._mark, self.c_cls.size, 0, False)
 
     def _apply(self, j: int, f: np.ndarray, pair: np.ndarray, cls: np.ndarray, w4: np.ndarray,
                sign: np.ndarray) -> None:
@@ -94,6 +103,7 @@ class WindowSums:
         key = cls.astype(np.int64) * nf + f
         np.add.at(self.w4[j].reshape(-1), key, sign * w4)
         np.add.at(self.cnt[j].reshape(-1), key, sign)
+        self.dirty[f] = True
         counted = cls < Outcome.EXCLUDED  # the no-feedback class adds no client
         p, fp, sp = pair[counted], f[counted], sign[counted]
         if p.size == 0:
@@ -164,6 +174,7 @@ class WindowSums:
         o_cls, o_w4, o_date = old_cls[changed], old_w4[changed], old_date[changed]
         n_cls, n_w4, n_date = new_cls[changed], new_w4[changed], new_date[changed]
         self.c_cls[ch], self.c_w4[ch], self.c_date[ch] = n_cls, n_w4, n_date
+        self._mark[ch] = True
         newly_dated = (n_date != _ONGOING) & (o_date != n_date)
         for d in np.unique(n_date[newly_dated]):
             self._by_date.setdefault(int(d), []).append(ch[newly_dated & (n_date == d)])
@@ -179,7 +190,7 @@ class WindowSums:
                 a = np.concatenate(aged_parts[j])
                 a = a[self.c_cls[a] >= 0]
                 # a contract changed in this update leaves with its old contribution below
-                a = a[~np.isin(a, ch)] if ch.size else a
+                a = a[~self._mark[a]]
                 parts_f.append(fr_all[a])
                 parts_p.append(pair_all[a])
                 parts_c.append(self.c_cls[a])
@@ -199,14 +210,38 @@ class WindowSums:
                 self._apply(j, np.concatenate(parts_f), np.concatenate(parts_p),
                             np.concatenate(parts_c), np.concatenate(parts_w),
                             np.concatenate(parts_s))
+        self._mark[ch] = False
         self.week = week
 
     def result(self, freelancers) -> JSSResult:
         """Window scores and displayed JSS of the given freelancers (ids), as
-        ``job_success_scores`` gives them from the same contracts at the last update's week."""
+        ``job_success_scores`` gives them from the same contracts at the last update's week.
+
+        Only freelancers whose sums moved since the last call are scored again (every step of
+        the scoring is elementwise per freelancer, so the others' results stand)."""
         idx = np.asarray(freelancers, dtype=np.int64)
         self._ensure(int(idx.max()) + 1 if idx.size else 0, 0, 0)
-        wsum = self.w4[:, :, idx].astype(np.float64)
-        wsum /= WEIGHT_SCALE
-        return scores_from_window_sums(wsum, self.cnt[:, :, idx], self.clients[:, idx],
-                                       self.bounds, idx.size, self.rules)
+        d = np.flatnonzero(self.dirty)
+        if d.size:
+            wsum = self.w4[:, :, d].astype(np.float64)
+            wsum /= WEIGHT_SCALE
+            fresh = scores_from_window_sums(wsum, self.cnt[:, :, d], self.clients[:, d],
+                                            self.bounds, d.size, self.rules)
+            cap = self.dirty.size
+            cache = self._cache
+            if cache is None or next(iter(cache.values())).size < cap:
+                old = cache
+                cache = {f.name: np.zeros(cap, getattr(fresh, f.name).dtype)
+                         for f in dataclasses.fields(JSSResult)}
+                if old is not None:
+                    for k, v in old.items():
+                        cache[k][: v.size] = v
+                self._cache = cache
+            for k, v in cache.items():
+                v[d] = getattr(fresh, k)
+            self.dirty[d] = False
+        if self._cache is None:  # no freelancer yet
+            z = np.zeros((self.bounds.size, 4, 0))
+            return scores_from_window_sums(z, z.astype(np.int64), z[:, 0].astype(np.int64),
+                                           self.bounds, 0, self.rules)
+        return JSSResult(**{k: v[idx] for k, v in self._cache.items()})
