@@ -245,6 +245,7 @@ class MarketplaceModel(mesa.Model):
         self._pair_values = np.empty(0, np.int64)
         self._n_pairs = 0  # sorted indices of freelancers on the platform
         self._tr_bits = np.zeros(self.freelancer_state.allocated, np.uint32)
+        self._trp_bar_usd = np.zeros(0)  # each freelancer's Top Rated Plus bar (by_category)
 
         cl = Client.draw_population(self, n_c)
         self.client_state.append(n_c, **cl)
@@ -287,7 +288,10 @@ class MarketplaceModel(mesa.Model):
             bits[:old_cap] = self._tr_bits
             self._tr_bits = bits
         self.active_idx = np.concatenate([self.active_idx, idx])
-        self._freelancer_agents.extend(Freelancer(self, int(i)) for i in idx)
+        if self.p.platform.top_rated_plus_bar != "single":
+            self._trp_bar_usd = np.concatenate([self._trp_bar_usd,
+                                                self._large_contract_bar_usd(idx)])
+        self._freelancer_agents.extend(Freelancer.create_views(self, idx))
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
@@ -680,7 +684,8 @@ class MarketplaceModel(mesa.Model):
             self._large_contract = scoring.large_contract_flags(
                 fr, ct.paid[ids] - ct.refunded[ids], outcome, end_week,
                 week=w, n_freelancers=n, rules=self.rules,
-                threshold_usd=self._large_contract_bar_usd(fr))
+                threshold_usd=None if self.p.platform.top_rated_plus_bar == "single"
+                else self._trp_bar_usd[fr])
         if self.p.freelancers.pricing == "reputation":
             s.price[active] = Freelancer.asking_price(self, active)
         has = active[~np.isnan(s.jss[active])]
