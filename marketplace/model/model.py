@@ -631,17 +631,21 @@ class MarketplaceModel(mesa.Model):
         redo = ct.stale[ids] | ~ended
         self._score(w, ids[redo], end_week[redo])
         outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
-        removed_ids = None
+        if self._window_sums is not None:
+            # incremental: only contracts classified again (and those ageing) move the sums
+            self._update_window_sums(w, ids[redo])
         if self.rules.perk_active(w):
             remove, self._perk_state = scoring.select_removals(
                 fr, cl, end_week, outcome, weight,
                 top_rated=s.top_rated[: s.n] | s.top_rated_plus[: s.n], state=self._perk_state,
                 week=w, n_freelancers=s.n, rules=self.rules, reason=reason,
-                pair_idx=pair)
+                pair_idx=pair, window_sums=self._window_sums, contract_ids=ids)
             if remove.any():
                 removed_ids = ids[remove]
                 ct.removed[removed_ids] = True
                 self._score(w, removed_ids, end_week[remove])
+                if self._window_sums is not None:
+                    self._update_window_sums(w, removed_ids)
                 outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         n = s.n
         active = np.flatnonzero(s.active[:n])
@@ -649,14 +653,6 @@ class MarketplaceModel(mesa.Model):
         local[active] = np.arange(active.size)
         f_local = local[fr]
         if self._window_sums is not None:
-            # incremental: only contracts classified again (and those ageing) move the sums
-            upd = ids[redo] if removed_ids is None else np.concatenate([ids[redo], removed_ids])
-            upd_ended = ct.end_reason[upd] >= 0
-            self._window_sums.update(
-                w, upd, freelancer=ct.freelancer, pair=ct.pair,
-                end_week=np.where(upd_ended, ct.end_week[upd], np.nan), outcome=ct.outcome[upd],
-                reason=ct.reason[upd], weight=ct.weight[upd], n_freelancers=n,
-                n_pairs=self._n_pairs)
             res = self._window_sums.result(active)
         else:
             keep = f_local >= 0
@@ -690,6 +686,17 @@ class MarketplaceModel(mesa.Model):
             s.price[active] = Freelancer.asking_price(self, active)
         has = active[~np.isnan(s.jss[active])]
         self._spearman = _spearman(s.jss[has], s.quality[has])
+
+    def _update_window_sums(self, w: int, upd: np.ndarray) -> None:
+        """Contracts ``upd`` (just classified again) take their new place in the JSS window
+        sums; contracts crossing a window length since the last update leave it."""
+        ct = self.contract_state
+        upd_ended = ct.end_reason[upd] >= 0
+        self._window_sums.update(
+            w, upd, freelancer=ct.freelancer, pair=ct.pair,
+            end_week=np.where(upd_ended, ct.end_week[upd], np.nan), outcome=ct.outcome[upd],
+            reason=ct.reason[upd], weight=ct.weight[upd], n_freelancers=self.freelancer_state.n,
+            n_pairs=self._n_pairs)
 
     def _update_market_score(self, w: int, ids: np.ndarray, f_local: np.ndarray,
                              active: np.ndarray, res: Any) -> None:

@@ -213,6 +213,30 @@ class WindowSums:
         self._mark[ch] = False
         self.week = week
 
+    def scores_without(self, contracts, freelancer, pair) -> JSSResult:
+        """Scores of each given contract's freelancer with that one contract taken out of every
+        window (at most one contract per freelancer; for the removal perk's "would removing it
+        lower the JSS" test). ``freelancer`` and ``pair``: of each contract."""
+        c = np.asarray(contracts, dtype=np.int64)
+        f, p = np.asarray(freelancer, dtype=np.int64), np.asarray(pair, dtype=np.int64)
+        cls, w4, date = self.c_cls[c], self.c_w4[c], self.c_date[c]
+        age = (self.week or 0) - date.astype(np.int64)
+        w = self.w4[:, :, f]  # fancy indexing: copies
+        cnt = self.cnt[:, :, f]
+        ncl = self.clients[:, f]
+        k = np.arange(c.size)
+        for j, b in enumerate(self.int_bounds):
+            inw = (cls >= 0) & ((date == _ONGOING) | ((age >= 0) & (age < b)))
+            kk, cc = k[inw], cls[inw].astype(np.int64)
+            w[j, cc, kk] -= w4[inw]
+            cnt[j, cc, kk] -= 1
+            last = inw & (cls < Outcome.EXCLUDED)
+            last[last] = self.pair_cnt[j, p[last]] == 1  # its client's only outcome in window j
+            ncl[j, k[last]] -= 1
+        wsum = w.astype(np.float64)
+        wsum /= WEIGHT_SCALE
+        return scores_from_window_sums(wsum, cnt, ncl, self.bounds, c.size, self.rules)
+
     def result(self, freelancers) -> JSSResult:
         """Window scores and displayed JSS of the given freelancers (ids), as
         ``job_success_scores`` gives them from the same contracts at the last update's week.
