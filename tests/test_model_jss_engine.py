@@ -72,3 +72,22 @@ def test_jss_engine_choice_is_checked():
     with pytest.raises(ValueError, match="jss_engine"):
         MarketplaceModel(ModelParams(n_freelancers=50, weeks=10, burn_in_weeks=2), rng=1,
                          jss_engine="fast")
+
+
+def test_freelancer_views_registered_on_demand_keep_eager_ids():
+    """Mesa agents of freelancers are registered when the model's agents are looked at, with the
+    unique ids eager creation gives (clients first, then freelancers in row order)."""
+    from marketplace.model import Client, Freelancer
+
+    model = MarketplaceModel(ModelParams(n_freelancers=80, weeks=20, burn_in_weeks=5), rng=4)
+    for _ in range(10):
+        model.step()
+    n_c = model.p.n_clients_effective
+    views = sorted(model.agents_by_type[Freelancer], key=lambda a: a.idx)
+    assert [a.idx for a in views] == list(range(model.freelancer_state.n))
+    first_client = min(a.unique_id for a in model.agents_by_type[Client])
+    assert [a.unique_id for a in views] == list(range(first_client + n_c,
+                                                      first_client + n_c + len(views)))
+    for _ in range(10):
+        model.step()
+    assert len(model.agents) == n_c + model.freelancer_state.n > n_c + len(views)

@@ -239,7 +239,7 @@ class MarketplaceModel(mesa.Model):
         self._ended_weeks: list[int] = []
         self._ended_since_update: list[np.ndarray] = []  # contracts ended since the last JSS update
         self._pending_recovery = np.empty(0, np.int64)  # contracts whose JSS drop is not yet undone
-        self._freelancer_agents: list[Freelancer] = []
+        self._freelancer_agents: list[Freelancer] = []  # views of rows 0 .. len - 1
         self.active_idx = np.empty(0, np.int64)
         self._pair_keys = np.empty(0, np.int64)  # sorted (freelancer x n_clients + client)
         self._pair_values = np.empty(0, np.int64)
@@ -291,7 +291,42 @@ class MarketplaceModel(mesa.Model):
         if self.p.platform.top_rated_plus_bar != "single":
             self._trp_bar_usd = np.concatenate([self._trp_bar_usd,
                                                 self._large_contract_bar_usd(idx)])
-        self._freelancer_agents.extend(Freelancer.create_views(self, idx))
+        # Freelancer agents (views) are registered with Mesa on demand: see ``agents``.
+
+    # ------------------------------------------------------------------ Mesa agents, on demand
+    def _register_freelancer_views(self) -> None:
+        """Register a ``Freelancer`` view for every row that has none yet, in row order.
+
+        Every decision runs on the arrays, so a run never needs the Mesa agents; registering
+        ~40,000 newcomers one by one (with Mesa's agent-added signal) cost ~7% of a 10,000 x 260
+        run. Views are therefore created when someone looks at the model's agents (``agents``,
+        ``agents_by_type``, ``agent_types``): the same agents with the same unique ids as eager
+        creation, since no other agent is created after the clients at set-up."""
+        if "_freelancer_agents" not in self.__dict__:  # during mesa.Model.__init__
+            return
+        have, n = len(self._freelancer_agents), self.freelancer_state.n
+        if have < n:
+            self._freelancer_agents.extend(
+                Freelancer.create_views(self, np.arange(have, n)))
+
+    @property
+    def agents(self):
+        self._register_freelancer_views()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        self._register_freelancer_views()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self):
+        self._register_freelancer_views()
+        return super().agent_types
+
+    def remove_all_agents(self) -> None:
+        self._register_freelancer_views()
+        super().remove_all_agents()
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:

@@ -31,11 +31,12 @@ _ONGOING = np.iinfo(np.int32).max  # date of a running contract: in every window
 
 
 def _grow(a: np.ndarray, size: int, axis: int, fill) -> np.ndarray:
-    """``a`` with axis ``axis`` at least ``size`` long (doubling), new entries ``fill``."""
+    """``a`` with axis ``axis`` at least ``size`` long (growing by a quarter at least), new
+    entries ``fill``."""
     if a.shape[axis] >= size:
         return a
     shape = list(a.shape)
-    shape[axis] = max(size, 2 * a.shape[axis], 64)
+    shape[axis] = max(size, a.shape[axis] + a.shape[axis] // 4, 64)  # +25%: memory of 100k runs
     out = np.full(shape, fill, dtype=a.dtype)
     out[(slice(None),) * axis + (slice(0, a.shape[axis]),)] = a
     return out
@@ -58,13 +59,14 @@ class WindowSums:
         nb = self.bounds.size
         self.count_missing = rules.missing_feedback == "negative_if_large_share"
         self.week: int | None = None
-        self.w4 = np.zeros((nb, 4, 0), np.int64)  # weight x 4 per window, class, freelancer
-        self.cnt = np.zeros((nb, 4, 0), np.int64)  # outcomes per window, class, freelancer
-        self.clients = np.zeros((nb, 0), np.int64)  # distinct clients per window, freelancer
+        # int32 sums (a freelancer would need 60 million outcomes to overflow): half the memory
+        self.w4 = np.zeros((nb, 4, 0), np.int32)  # weight x 4 per window, class, freelancer
+        self.cnt = np.zeros((nb, 4, 0), np.int32)  # outcomes per window, class, freelancer
+        self.clients = np.zeros((nb, 0), np.int32)  # distinct clients per window, freelancer
         self.pair_cnt = np.zeros((nb, 0), np.int32)  # counted outcomes per window and pair
         # what each contract currently contributes: class (-1 = nothing), weight x 4, date
         self.c_cls = np.zeros(0, np.int8)
-        self.c_w4 = np.zeros(0, np.int64)
+        self.c_w4 = np.zeros(0, np.int16)  # at most weight_cap x 4
         self.c_date = np.zeros(0, np.int32)
         self._by_date: dict[int, list[np.ndarray]] = {}  # ended contracts by end week
         # scores depend on the sums only: keep each freelancer's last result and recompute those
@@ -101,8 +103,8 @@ class WindowSums:
             return
         nf = self.w4.shape[2]
         key = cls.astype(np.int64) * nf + f
-        np.add.at(self.w4[j].reshape(-1), key, sign * w4)
-        np.add.at(self.cnt[j].reshape(-1), key, sign)
+        np.add.at(self.w4[j].reshape(-1), key, (sign * w4).astype(np.int32))
+        np.add.at(self.cnt[j].reshape(-1), key, sign.astype(np.int32))
         self.dirty[f] = True
         counted = cls < Outcome.EXCLUDED  # the no-feedback class adds no client
         p, fp, sp = pair[counted], f[counted], sign[counted]
@@ -116,7 +118,7 @@ class WindowSums:
         moved = before != after
         if moved.any():
             np.add.at(self.clients[j], fp[first[moved]],
-                      np.where(after[moved], 1, -1).astype(np.int64))
+                      np.where(after[moved], 1, -1).astype(np.int32))
 
     def _contribution(self, outcome, reason, weight) -> tuple[np.ndarray, np.ndarray]:
         """Class (-1 = contributes nothing) and integer weight x 4 of contracts."""
@@ -129,7 +131,7 @@ class WindowSums:
         w4 = np.where(cls >= 0, scaled, 0.0)
         if not np.array_equal(w4, np.round(w4)):
             raise ValueError("WindowSums: a contract weight is not a multiple of 1/4")
-        return cls, w4.astype(np.int64)
+        return cls, w4.astype(np.int16)
 
     # ------------------------------------------------------------------ the update
     def update(self, week: int, ids, *, freelancer, pair, end_week, outcome, reason, weight,
@@ -221,9 +223,9 @@ class WindowSums:
         f, p = np.asarray(freelancer, dtype=np.int64), np.asarray(pair, dtype=np.int64)
         cls, w4, date = self.c_cls[c], self.c_w4[c], self.c_date[c]
         age = (self.week or 0) - date.astype(np.int64)
-        w = self.w4[:, :, f]  # fancy indexing: copies
-        cnt = self.cnt[:, :, f]
-        ncl = self.clients[:, f]
+        w = self.w4[:, :, f].astype(np.int64)
+        cnt = self.cnt[:, :, f].astype(np.int64)
+        ncl = self.clients[:, f].astype(np.int64)
         k = np.arange(c.size)
         for j, b in enumerate(self.int_bounds):
             inw = (cls >= 0) & ((date == _ONGOING) | ((age >= 0) & (age < b)))
@@ -249,7 +251,8 @@ class WindowSums:
         if d.size:
             wsum = self.w4[:, :, d].astype(np.float64)
             wsum /= WEIGHT_SCALE
-            fresh = scores_from_window_sums(wsum, self.cnt[:, :, d], self.clients[:, d],
+            fresh = scores_from_window_sums(wsum, self.cnt[:, :, d].astype(np.int64),
+                                            self.clients[:, d].astype(np.int64),
                                             self.bounds, d.size, self.rules)
             cap = self.dirty.size
             cache = self._cache
