@@ -684,9 +684,11 @@ class MarketplaceModel(mesa.Model):
                 outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         n = s.n
         active = np.flatnonzero(s.active[:n])
-        local = np.full(n, -1, np.int64)
-        local[active] = np.arange(active.size)
-        f_local = local[fr]
+        f_local = None  # compact index of each contract's freelancer (-1 = left), when needed
+        if self._window_sums is None or self.p.platform.score != "jss":
+            local = np.full(n, -1, np.int64)
+            local[active] = np.arange(active.size)
+            f_local = local[fr]
         if self._window_sums is not None:
             res = self._window_sums.result(active)
         else:
@@ -733,7 +735,7 @@ class MarketplaceModel(mesa.Model):
             reason=ct.reason[upd], weight=ct.weight[upd], n_freelancers=self.freelancer_state.n,
             n_pairs=self._n_pairs)
 
-    def _update_market_score(self, w: int, ids: np.ndarray, f_local: np.ndarray,
+    def _update_market_score(self, w: int, ids: np.ndarray, f_local: np.ndarray | None,
                              active: np.ndarray, res: Any) -> None:
         """The score the market shows (``platform.score``), on the 0-100 scale clients filter on.
 

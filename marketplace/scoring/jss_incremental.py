@@ -96,28 +96,30 @@ class WindowSums:
         self.c_date = _grow(self.c_date, n_contracts, 0, _ONGOING)
         self._mark = _grow(self._mark, self.c_cls.size, 0, False)
 
-    def _apply(self, j: int, f: np.ndarray, pair: np.ndarray, cls: np.ndarray, w4: np.ndarray,
-               sign: np.ndarray) -> None:
-        """Add (sign +1) or take out (-1) contributions to window ``j``; cls >= 0 only."""
+    def _apply(self, j: np.ndarray, f: np.ndarray, pair: np.ndarray, cls: np.ndarray,
+               w4: np.ndarray, sign: np.ndarray) -> None:
+        """Add (sign +1) or take out (-1) contributions to windows ``j`` (one per entry, all
+        windows in one pass over flat keys); cls >= 0 only."""
         if f.size == 0:
             return
         nf = self.w4.shape[2]
-        key = cls.astype(np.int64) * nf + f
-        np.add.at(self.w4[j].reshape(-1), key, (sign * w4).astype(np.int32))
-        np.add.at(self.cnt[j].reshape(-1), key, sign.astype(np.int32))
+        key = (j * 4 + cls) * nf + f
+        np.add.at(self.w4.reshape(-1), key, (sign * w4).astype(np.int32))
+        np.add.at(self.cnt.reshape(-1), key, sign.astype(np.int32))
         self.dirty[f] = True
         counted = cls < Outcome.EXCLUDED  # the no-feedback class adds no client
-        p, fp, sp = pair[counted], f[counted], sign[counted]
-        if p.size == 0:
+        if not counted.any():
             return
-        row = self.pair_cnt[j]
-        up, first = np.unique(p, return_index=True)
-        before = row[up] > 0
-        np.add.at(row, p, sp.astype(np.int32))
-        after = row[up] > 0
-        moved = before != after
-        if moved.any():
-            np.add.at(self.clients[j], fp[first[moved]],
+        pk = j[counted] * self.pair_cnt.shape[1] + pair[counted]  # (window, pair)
+        flat = self.pair_cnt.reshape(-1)
+        up, first = np.unique(pk, return_index=True)
+        before = flat[up] > 0
+        np.add.at(flat, pk, sign[counted].astype(np.int32))
+        after = flat[up] > 0
+        moved = np.flatnonzero(before != after)
+        if moved.size:
+            src = np.flatnonzero(counted)[first[moved]]
+            np.add.at(self.clients.reshape(-1), j[src] * nf + f[src],
                       np.where(after[moved], 1, -1).astype(np.int32))
 
     def _contribution(self, outcome, reason, weight) -> tuple[np.ndarray, np.ndarray]:
@@ -186,13 +188,14 @@ class WindowSums:
         age_new = week - n_date.astype(np.int64)
         old_running, new_running = o_date == _ONGOING, n_date == _ONGOING
 
+        parts_j, parts_f, parts_p, parts_c, parts_w, parts_s = [], [], [], [], [], []
         for j, b in enumerate(self.int_bounds):
-            parts_f, parts_p, parts_c, parts_w, parts_s = [], [], [], [], []
             if aged_parts[j]:
                 a = np.concatenate(aged_parts[j])
                 a = a[self.c_cls[a] >= 0]
                 # a contract changed in this update leaves with its old contribution below
                 a = a[~self._mark[a]]
+                parts_j.append(np.full(a.size, j, np.int64))
                 parts_f.append(fr_all[a])
                 parts_p.append(pair_all[a])
                 parts_c.append(self.c_cls[a])
@@ -202,16 +205,19 @@ class WindowSums:
             was_in = (o_cls >= 0) & (old_running | (age_old < b))
             is_in = (n_cls >= 0) & (new_running | ((age_new >= 0) & (age_new < b)))
             for mask, cls_, w_, sgn in ((was_in, o_cls, o_w4, -1), (is_in, n_cls, n_w4, 1)):
-                if mask.any():
+                k = int(np.count_nonzero(mask))
+                if k:
+                    parts_j.append(np.full(k, j, np.int64))
                     parts_f.append(f_ch[mask])
                     parts_p.append(p_ch[mask])
                     parts_c.append(cls_[mask])
                     parts_w.append(w_[mask])
-                    parts_s.append(np.full(int(mask.sum()), sgn, np.int64))
-            if parts_f:
-                self._apply(j, np.concatenate(parts_f), np.concatenate(parts_p),
-                            np.concatenate(parts_c), np.concatenate(parts_w),
-                            np.concatenate(parts_s))
+                    parts_s.append(np.full(k, sgn, np.int64))
+        if parts_f:
+            self._apply(np.concatenate(parts_j), np.concatenate(parts_f).astype(np.int64),
+                        np.concatenate(parts_p).astype(np.int64),
+                        np.concatenate(parts_c).astype(np.int64), np.concatenate(parts_w),
+                        np.concatenate(parts_s))
         self._mark[ch] = False
         self.week = week
 
