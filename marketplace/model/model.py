@@ -1143,6 +1143,9 @@ def simulate(params: ModelParams | None = None, seed: int | None = 0,
              jss_engine: str = "incremental") -> RunOutputs:
     """Run a whole market and return its tables: one call for a full run.
 
+    ``jss_engine``: 'incremental' (default) or 'full' (the reference JSS computation); both give
+    bit-identical tables (see ``MarketplaceModel``).
+
     >>> out = simulate(ModelParams(n_freelancers=200, weeks=30, burn_in_weeks=10), seed=1)
     >>> sorted(out.to_dict())
     ['clients', 'contracts', 'freelancers', 'timeseries']
