@@ -65,6 +65,26 @@ class Freelancer(mesa.Agent):
         super().__init__(model)
         self.idx = int(idx)
 
+    @classmethod
+    def create_views(cls, model: MarketplaceModel, idx: np.ndarray) -> list[Freelancer]:
+        """One agent per row ``idx``, registered with the model as ``Freelancer(model, i)``
+        would (same ids, same order), without the constructor chain per agent: about half the
+        cost of ~40k newcomers' registration in a 10,000-freelancer run. Agent classes that
+        Mesa tracks in a data registry take the ordinary constructor."""
+        if cls._datasets:
+            return [cls(model, int(i)) for i in idx]
+        new, register = cls.__new__, model.register_agent
+        agents = []
+        for i in idx.tolist():
+            agent = new(cls)
+            agent.model = model
+            agent.unique_id = None
+            agent.pos = None
+            agent.idx = i
+            register(agent)
+            agents.append(agent)
+        return agents
+
     # ---- views ---------------------------------------------------------------------------
     @property
     def _s(self):

@@ -192,12 +192,19 @@ class MarketplaceModel(mesa.Model):
         params: the run's parameters (defaults if None).
         rng: seed (int), ``SeedSequence`` or ``Generator`` for every random draw.
         snapshot_every_weeks: freelancer snapshots every K weeks (0 = only the final one).
+        jss_engine: 'incremental' (default: window sums updated by events,
+            ``scoring.WindowSums``) or 'full' (every window recomputed from all contracts at each
+            update: the reference). Both give bit-identical outputs; a rule set the incremental
+            engine does not support (weights not multiples of 1/4) always uses 'full'.
         **overrides: dotted-path parameter overrides applied with ``ModelParams.with_overrides``
             (e.g. ``n_freelancers=500`` or ``**{"clients.second_tab_prob": 0.2}``).
     """
 
     def __init__(self, params: ModelParams | None = None, rng: Any = None,
-                 snapshot_every_weeks: int = 26, **overrides: Any) -> None:
+                 snapshot_every_weeks: int = 26, jss_engine: str = "incremental",
+                 **overrides: Any) -> None:
+        if jss_engine not in ("incremental", "full"):
+            raise ValueError(f"jss_engine must be 'incremental' or 'full', got {jss_engine!r}")
         if isinstance(rng, str):  # SolaraViz InputText gives a str seed in mesa 3.5.1
             rng = int(rng)
         super().__init__(rng=rng)
@@ -211,6 +218,8 @@ class MarketplaceModel(mesa.Model):
         if not params.platform.flag_clients:
             overrides_rules["client_flagging"] = False
         self.rules = scoring.get_rules(params.rules, **overrides_rules)
+        self._window_sums = (scoring.WindowSums(self.rules) if jss_engine == "incremental"
+                             and scoring.WindowSums.supports(self.rules) else None)
         self.snapshot_every_weeks = int(snapshot_every_weeks)
         self.week = 0
         self.quality_mean = self._quality_mean()
@@ -230,12 +239,13 @@ class MarketplaceModel(mesa.Model):
         self._ended_weeks: list[int] = []
         self._ended_since_update: list[np.ndarray] = []  # contracts ended since the last JSS update
         self._pending_recovery = np.empty(0, np.int64)  # contracts whose JSS drop is not yet undone
-        self._freelancer_agents: list[Freelancer] = []
+        self._freelancer_agents: list[Freelancer] = []  # views of rows 0 .. len - 1
         self.active_idx = np.empty(0, np.int64)
         self._pair_keys = np.empty(0, np.int64)  # sorted (freelancer x n_clients + client)
         self._pair_values = np.empty(0, np.int64)
         self._n_pairs = 0  # sorted indices of freelancers on the platform
         self._tr_bits = np.zeros(self.freelancer_state.allocated, np.uint32)
+        self._trp_bar_usd = np.zeros(0)  # each freelancer's Top Rated Plus bar (by_category)
 
         cl = Client.draw_population(self, n_c)
         self.client_state.append(n_c, **cl)
@@ -278,7 +288,45 @@ class MarketplaceModel(mesa.Model):
             bits[:old_cap] = self._tr_bits
             self._tr_bits = bits
         self.active_idx = np.concatenate([self.active_idx, idx])
-        self._freelancer_agents.extend(Freelancer(self, int(i)) for i in idx)
+        if self.p.platform.top_rated_plus_bar != "single":
+            self._trp_bar_usd = np.concatenate([self._trp_bar_usd,
+                                                self._large_contract_bar_usd(idx)])
+        # Freelancer agents (views) are registered with Mesa on demand: see ``agents``.
+
+    # ------------------------------------------------------------------ Mesa agents, on demand
+    def _register_freelancer_views(self) -> None:
+        """Register a ``Freelancer`` view for every row that has none yet, in row order.
+
+        Every decision runs on the arrays, so a run never needs the Mesa agents; registering
+        ~40,000 newcomers one by one (with Mesa's agent-added signal) cost ~7% of a 10,000 x 260
+        run. Views are therefore created when someone looks at the model's agents (``agents``,
+        ``agents_by_type``, ``agent_types``): the same agents with the same unique ids as eager
+        creation, since no other agent is created after the clients at set-up."""
+        if "_freelancer_agents" not in self.__dict__:  # during mesa.Model.__init__
+            return
+        have, n = len(self._freelancer_agents), self.freelancer_state.n
+        if have < n:
+            self._freelancer_agents.extend(
+                Freelancer.create_views(self, np.arange(have, n)))
+
+    @property
+    def agents(self):
+        self._register_freelancer_views()
+        return super().agents
+
+    @property
+    def agents_by_type(self):
+        self._register_freelancer_views()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self):
+        self._register_freelancer_views()
+        return super().agent_types
+
+    def remove_all_agents(self) -> None:
+        self._register_freelancer_views()
+        super().remove_all_agents()
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
@@ -618,29 +666,40 @@ class MarketplaceModel(mesa.Model):
         redo = ct.stale[ids] | ~ended
         self._score(w, ids[redo], end_week[redo])
         outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
+        if self._window_sums is not None:
+            # incremental: only contracts classified again (and those ageing) move the sums
+            self._update_window_sums(w, ids[redo])
         if self.rules.perk_active(w):
             remove, self._perk_state = scoring.select_removals(
                 fr, cl, end_week, outcome, weight,
                 top_rated=s.top_rated[: s.n] | s.top_rated_plus[: s.n], state=self._perk_state,
                 week=w, n_freelancers=s.n, rules=self.rules, reason=reason,
-                pair_idx=pair)
+                pair_idx=pair, window_sums=self._window_sums, contract_ids=ids)
             if remove.any():
-                ct.removed[ids[remove]] = True
-                self._score(w, ids[remove], end_week[remove])
+                removed_ids = ids[remove]
+                ct.removed[removed_ids] = True
+                self._score(w, removed_ids, end_week[remove])
+                if self._window_sums is not None:
+                    self._update_window_sums(w, removed_ids)
                 outcome, weight, reason = ct.outcome[ids], ct.weight[ids], ct.reason[ids]
         n = s.n
         active = np.flatnonzero(s.active[:n])
-        local = np.full(n, -1, np.int64)
-        local[active] = np.arange(active.size)
-        f_local = local[fr]
-        keep = f_local >= 0
-        if self.rules.missing_feedback == "exclude":  # excluded contracts cannot move a JSS
-            keep &= outcome < scoring.Outcome.EXCLUDED
-        rows = np.flatnonzero(keep)  # one index for seven gathers (take beats a bool mask)
-        res = scoring.job_success_scores(
-            f_local.take(rows), cl.take(rows), end_week.take(rows), outcome.take(rows),
-            weight.take(rows), week=w, n_freelancers=active.size, rules=self.rules,
-            reason=reason.take(rows), pair_idx=pair.take(rows))
+        f_local = None  # compact index of each contract's freelancer (-1 = left), when needed
+        if self._window_sums is None or self.p.platform.score != "jss":
+            local = np.full(n, -1, np.int64)
+            local[active] = np.arange(active.size)
+            f_local = local[fr]
+        if self._window_sums is not None:
+            res = self._window_sums.result(active)
+        else:
+            keep = f_local >= 0
+            if self.rules.missing_feedback == "exclude":  # excluded contracts cannot move a JSS
+                keep &= outcome < scoring.Outcome.EXCLUDED
+            rows = np.flatnonzero(keep)  # one index for seven gathers (take beats a bool mask)
+            res = scoring.job_success_scores(
+                f_local.take(rows), cl.take(rows), end_week.take(rows), outcome.take(rows),
+                weight.take(rows), week=w, n_freelancers=active.size, rules=self.rules,
+                reason=reason.take(rows), pair_idx=pair.take(rows))
         s.jss[active] = res.jss
         s.jss_24m[active] = res.window_24m
         s.jss_12m[active] = res.window_12m
@@ -658,13 +717,25 @@ class MarketplaceModel(mesa.Model):
             self._large_contract = scoring.large_contract_flags(
                 fr, ct.paid[ids] - ct.refunded[ids], outcome, end_week,
                 week=w, n_freelancers=n, rules=self.rules,
-                threshold_usd=self._large_contract_bar_usd(fr))
+                threshold_usd=None if self.p.platform.top_rated_plus_bar == "single"
+                else self._trp_bar_usd[fr])
         if self.p.freelancers.pricing == "reputation":
             s.price[active] = Freelancer.asking_price(self, active)
         has = active[~np.isnan(s.jss[active])]
         self._spearman = _spearman(s.jss[has], s.quality[has])
 
-    def _update_market_score(self, w: int, ids: np.ndarray, f_local: np.ndarray,
+    def _update_window_sums(self, w: int, upd: np.ndarray) -> None:
+        """Contracts ``upd`` (just classified again) take their new place in the JSS window
+        sums; contracts crossing a window length since the last update leave it."""
+        ct = self.contract_state
+        upd_ended = ct.end_reason[upd] >= 0
+        self._window_sums.update(
+            w, upd, freelancer=ct.freelancer, pair=ct.pair,
+            end_week=np.where(upd_ended, ct.end_week[upd], np.nan), outcome=ct.outcome[upd],
+            reason=ct.reason[upd], weight=ct.weight[upd], n_freelancers=self.freelancer_state.n,
+            n_pairs=self._n_pairs)
+
+    def _update_market_score(self, w: int, ids: np.ndarray, f_local: np.ndarray | None,
                              active: np.ndarray, res: Any) -> None:
         """The score the market shows (``platform.score``), on the 0-100 scale clients filter on.
 
@@ -1068,8 +1139,12 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
 
 
 def simulate(params: ModelParams | None = None, seed: int | None = 0,
-             snapshot_every_weeks: int = 26, keep_contracts: bool = True) -> RunOutputs:
+             snapshot_every_weeks: int = 26, keep_contracts: bool = True,
+             jss_engine: str = "incremental") -> RunOutputs:
     """Run a whole market and return its tables: one call for a full run.
+
+    ``jss_engine``: 'incremental' (default) or 'full' (the reference JSS computation); both give
+    bit-identical tables (see ``MarketplaceModel``).
 
     >>> out = simulate(ModelParams(n_freelancers=200, weeks=30, burn_in_weeks=10), seed=1)
     >>> sorted(out.to_dict())
@@ -1077,7 +1152,8 @@ def simulate(params: ModelParams | None = None, seed: int | None = 0,
     """
     params = ModelParams() if params is None else params
     _check_simulate_args(params, seed, snapshot_every_weeks)
-    model = MarketplaceModel(params=params, rng=seed, snapshot_every_weeks=snapshot_every_weeks)
+    model = MarketplaceModel(params=params, rng=seed, snapshot_every_weeks=snapshot_every_weeks,
+                             jss_engine=jss_engine)
     for _ in range(params.weeks):
         model.step()
     out = model.outputs(keep_contracts=keep_contracts)

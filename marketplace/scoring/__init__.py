@@ -24,6 +24,7 @@ from .history import (
     validate_history,
 )
 from .jss import JSSResult, job_success_scores, window_score
+from .jss_incremental import WindowSums
 from .outcomes import (
     END_REASONS,
     EXCLUSION_REASONS,
@@ -68,6 +69,7 @@ __all__ = [
     "Outcome",
     "PerkState",
     "RuleSet",
+    "WindowSums",
     "alternative_scores",
     "classify_outcomes",
     "client_rating_weights",

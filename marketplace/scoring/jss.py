@@ -58,6 +58,13 @@ def window_score(success_weight, neutral_weight, negative_weight, rules: RuleSet
     return np.where(total > 0, score, np.nan)
 
 
+def window_bounds(rules: RuleSet) -> np.ndarray:
+    """Distinct window lengths (the four windows and the visibility window), ascending, float
+    weeks: the nested windows whose sums the JSS needs."""
+    lengths = (*rules.window_weeks, rules.visibility_window_weeks)
+    return np.array(sorted({float(x) for x in lengths}))  # (np.unique costs more here)
+
+
 def _cumsum_buckets(x: np.ndarray) -> np.ndarray:
     """Cumulative sum over the (few) buckets of axis 0, in place, one contiguous row at a time
     (for this shape numpy's ``cumsum(axis=0)`` is about 15 times slower)."""
@@ -137,8 +144,7 @@ def job_success_scores(
     age = week - date
 
     # Bucket boundaries: the four windows and the visibility window, ascending and distinct.
-    lengths = (*rules.window_weeks, rules.visibility_window_weeks)
-    bounds = np.array(sorted({float(x) for x in lengths}))  # (np.unique costs more here)
+    bounds = window_bounds(rules)
     nb = bounds.size
     bucket = np.zeros(age.shape, dtype=np.int8)  # number of boundaries <= age
     for b in bounds:
@@ -168,6 +174,19 @@ def job_success_scores(
     sel = np.flatnonzero(valid & counted) if count_missing else np.flatnonzero(valid)
     clients = _cumsum_buckets(_distinct_clients(f, client_idx, bucket, sel, n, nb, pair_idx))
 
+    return scores_from_window_sums(wsum, csum, clients, bounds, n, rules)
+
+
+def scores_from_window_sums(wsum, csum, clients, bounds, n: int, rules: RuleSet) -> JSSResult:
+    """Window scores and displayed JSS from per-window sums (the last step of the JSS).
+
+    ``wsum`` (float, shape (nb, 4, n)) and ``csum`` (int64, same shape): weighted totals and counts
+    per nested window (``bounds[j]`` weeks, ascending), outcome class (success, neutral, negative,
+    no-feedback) and freelancer; ``clients`` (int64, (nb, n)): distinct clients with a counted
+    outcome. Shared by the full computation and the incremental one (``WindowSums``), so both
+    give bit-identical scores from equal sums.
+    """
+    count_missing = rules.missing_feedback == "negative_if_large_share"
     window_cache: dict[int, tuple] = {}
 
     def window(length: int):

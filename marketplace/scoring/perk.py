@@ -54,12 +54,19 @@ def select_removals(
     wants=None,
     reason=None,
     pair_idx=None,
+    window_sums=None,
+    contract_ids=None,
 ) -> tuple[np.ndarray, PerkState]:
     """Contracts to remove now (bool per contract) and the updated perk state.
 
     ``top_rated`` and optional ``wants`` are bools per freelancer (``wants`` None = every eligible
     freelancer uses the perk). The caller marks the returned contracts ``removed`` and classifies
     again. Nothing is removed when the era has no perk (``rules.perk_active(week)`` False).
+
+    ``window_sums`` (optional): a ``WindowSums`` already updated with these contracts at ``week``
+    (freelancer ids global, ``contract_ids`` the id of each contract, ``pair_idx`` required); the
+    JSS before and after a removal then comes from its sums instead of scoring the freelancers'
+    contracts twice (same result, bit for bit).
     """
     n = int(n_freelancers)
     state = PerkState.empty(n) if state is None else state.resized(n)
@@ -97,13 +104,35 @@ def select_removals(
     last_of_group[:-1] = fo[1:] != fo[:-1]
     chosen = order[last_of_group]
 
-    # Re-score only the freelancers with a candidate, before and after removing it.
+    if window_sums is not None:
+        before = window_sums.result(f[chosen]).jss
+        after = window_sums.scores_without(np.asarray(contract_ids)[chosen], f[chosen],
+                                           np.asarray(pair_idx)[chosen]).jss
+        keep = (after >= before) | (np.isnan(before) & np.isnan(after))
+        keep |= np.isnan(before) & ~np.isnan(after)
+        chosen = chosen[keep]
+    else:
+        chosen = _keep_if_not_lower(chosen, f, np.asarray(client_idx), ew, out, w, week, n,
+                                    rules, reason, pair_idx)
+
+    remove = none
+    remove[chosen] = True
+    fr = f[chosen]
+    last_week = state.last_removal_week.copy()
+    jobs_at = state.jobs_at_last_removal.copy()
+    last_week[fr] = week
+    jobs_at[fr] = n_jobs[fr]
+    return remove, PerkState(last_week, jobs_at)
+
+
+def _keep_if_not_lower(chosen, f, c, ew, out, w, week, n, rules, reason, pair_idx):
+    """The chosen contracts whose removal does not lower their freelancer's JSS (full scoring of
+    the affected freelancers' contracts, before and after)."""
     affected = np.zeros(n, dtype=bool)
     affected[f[chosen]] = True
     sub = np.flatnonzero(affected[f])
     sub_reason = None if reason is None else np.asarray(reason)[sub]
     sub_pair = None if pair_idx is None else np.asarray(pair_idx)[sub]
-    c = np.asarray(client_idx)
 
     # Score in a compact index space of the affected freelancers only (cost ~ their contracts).
     uf, local = np.unique(f[sub], return_inverse=True)
@@ -123,13 +152,4 @@ def select_removals(
     after = jss(after_out[sub])
     keep_f = (after >= before) | (np.isnan(before) & np.isnan(after))
     keep_f |= np.isnan(before) & ~np.isnan(after)
-    chosen = chosen[keep_f[f[chosen]]]
-
-    remove = none
-    remove[chosen] = True
-    fr = f[chosen]
-    last_week = state.last_removal_week.copy()
-    jobs_at = state.jobs_at_last_removal.copy()
-    last_week[fr] = week
-    jobs_at[fr] = n_jobs[fr]
-    return remove, PerkState(last_week, jobs_at)
+    return chosen[keep_f[f[chosen]]]
