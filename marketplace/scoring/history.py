@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,7 @@ def _read_history_fast(path: Path) -> ParsedHistory | None:
     for col in ("freelancer_id", "client_id"):
         if pc.any(pc.equal(text[col], "")).as_py():
             return None
-        ids[col] = text[col].to_numpy(zero_copy_only=False)
+        ids[col] = _strings(text[col])
     # few distinct words: decide each with the pandas path's own rules, then map back
     def words(column: str) -> tuple[list[str], np.ndarray]:
         encoded = pc.dictionary_encode(text[column]).combine_chunks()
@@ -196,7 +197,7 @@ def _read_history_fast(path: Path) -> ParsedHistory | None:
         cid = text["contract_id"]
         if pc.any(pc.equal(cid, "")).as_py() or pc.count_distinct(cid).as_py() != n:
             return None
-        contract_id = cid.to_numpy(zero_copy_only=False)
+        contract_id = _strings(cid)
     else:
         contract_id = np.arange(1, n + 1).astype(str).astype(object)
     return ParsedHistory(
@@ -251,9 +252,35 @@ def _bools(df: pd.DataFrame, column: str) -> np.ndarray:
     return text.isin(_TRUE).to_numpy()
 
 
+def _string_dtype() -> Any:
+    """The dtype pandas gives a column of Python strings (pandas 3: arrow-backed 'str')."""
+    return pd.Series(["x"]).dtype
+
+
+def _strings(arrow_strings: Any) -> Any:
+    """A pyarrow string column as pandas holds text, without a Python object per cell when
+    pandas keeps text in pyarrow (pandas 3); else a numpy object array as the pandas path gives."""
+    dtype = _string_dtype()
+    if getattr(dtype, "storage", None) == "pyarrow":
+        return pd.array(arrow_strings, dtype=dtype)
+    return np.asarray(arrow_strings.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _named(codes: np.ndarray, names: Sequence[str]) -> Any:
+    """``np.asarray(names, dtype=object)[codes]`` as a text column (see :func:`_strings`)."""
+    if getattr(_string_dtype(), "storage", None) != "pyarrow":
+        return np.asarray(names, dtype=object)[codes]
+    import pyarrow as pa
+
+    return _strings(pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), type=pa.string()),
+    ).cast(pa.string()))
+
+
 @dataclass(frozen=True)
 class ParsedHistory:
-    """Validated contract arrays of a history table (one entry per row)."""
+    """Validated contract arrays of a history table (one entry per row). The id columns are
+    numpy object arrays of str, or pandas text arrays when read by the fast reader."""
 
     freelancer_id: np.ndarray
     client_id: np.ndarray
@@ -450,7 +477,10 @@ class HistoryScore:
             r, w = divmod(rest, n_w)
             tails.append(json.dumps({"contract_id": "", "outcome": outcomes[o],
                                      "weight": rounded[w], "reason": reasons[r]})[len(prefix):])
-        ids = pa.array(c["contract_id"].astype(str), type=text).take(pa.array(order))
+        ids = pa.array(c["contract_id"].astype(str), type=text)
+        if isinstance(ids, pa.ChunkedArray):  # pandas' arrow-backed text
+            ids = ids.combine_chunks()
+        ids = ids.take(pa.array(order))
         if pc.all(pc.match_substring_regex(ids, r"^[ !#-\[\]-~]*$")).as_py() is not False:
             quoted = pc.binary_join_element_wise(pa.scalar('{"contract_id": "', text), ids,
                                                  pa.scalar('"', text), pa.scalar("", text))
@@ -525,8 +555,11 @@ def score_history(
         week=week,
     )
     weight = contract_weights(h.earnings[rows], paid, rules)
-    f_codes, f_ids = pd.factorize(pd.Series(h.freelancer_id[rows], dtype=object), sort=True)
-    c_codes, _ = pd.factorize(pd.Series(h.client_id[rows], dtype=object), sort=True)
+    every = rows.size == h.start_week.size  # the usual case: no copy of the id columns
+    freelancer_id = h.freelancer_id if every else h.freelancer_id[rows]
+    client_id = h.client_id if every else h.client_id[rows]
+    f_codes, f_ids = pd.factorize(freelancer_id, sort=True)
+    c_codes, _ = pd.factorize(client_id, sort=True)
     res = job_success_scores(
         f_codes, c_codes, end, outcome, weight, week=week, n_freelancers=len(f_ids),
         rules=rules, reason=reason,
@@ -553,16 +586,15 @@ def score_history(
     bits[~counted] = 0
     names = np.array([" ".join(n for i, n in enumerate(WINDOW_NAMES) if code >> i & 1)
                       for code in range(1 << len(WINDOW_NAMES))], dtype=object)
-    in_windows = names[bits]
     contracts = pd.DataFrame({
         "row": rows + 1,
-        "contract_id": h.contract_id[rows],
-        "freelancer_id": h.freelancer_id[rows],
-        "client_id": h.client_id[rows],
-        "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[outcome],
+        "contract_id": h.contract_id if every else h.contract_id[rows],
+        "freelancer_id": freelancer_id,
+        "client_id": client_id,
+        "outcome": _named(outcome, OUTCOME_NAMES),
         "weight": weight,
-        "reason": np.asarray(REASONS, dtype=object)[reason],
-        "windows": in_windows,
+        "reason": _named(reason, REASONS),
+        "windows": _named(bits, names.tolist()),
     })
     return HistoryScore(week=week, rules=rules, freelancers=freelancers, contracts=contracts,
                         freelancer_index=f_codes.astype(np.int64))
