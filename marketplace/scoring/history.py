@@ -491,6 +491,7 @@ class HistoryScore:
         per_contract = pc.binary_join_element_wise(quoted, tail, pa.scalar("", text))
         grouped = pa.LargeListArray.from_arrays(pa.array(bounds, type=pa.int64()), per_contract)
         contract_text = pc.binary_join(grouped, pa.scalar(", ", text)).to_pylist()
+        del ids, quoted, tail, per_contract, grouped  # the text is held once from here on
         # numbers: json.dumps of a whole list, split at its separators (no number holds ", ")
         def numbers(column: str) -> list[str]:
             return json.dumps(_rounded_list(f[column].to_numpy(dtype=np.float64)))[1:-1].split(
