@@ -1,13 +1,15 @@
 """Time of ``marketplace jss FILE --json`` (and the table output) on a large contract history.
 
 Writes a synthetic CSV of N contracts (default 1,000,000: 50,000 freelancers x 20 contracts) to a
-temporary folder, then runs the CLI in a subprocess and prints wall time and peak memory. Run:
+temporary folder, then runs the CLI in a subprocess and prints wall time, CPU time (user + system,
+all threads), peak memory and the load average (the machine may be shared). Run:
 ``.venv/bin/python benchmarks/bench_cli_jss.py [--rows N] [--per-freelancer K] [--table]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -54,17 +56,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "history.csv"
         write_history(csv, args.rows, args.per_freelancer)
-        print(f"{args.rows:,} contracts, {csv.stat().st_size / 1e6:.0f} MB CSV")
+        print(f"{args.rows:,} contracts, {csv.stat().st_size / 1e6:.0f} MB CSV; load average "
+              + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         modes = [("--json", ["--json"])] + ([("table", [])] if args.table else [])
         for label, flags in modes:
             cmd = [sys.executable, "-c", "from marketplace.cli import app; app()", "jss",
                    str(csv), *flags]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             took = time.perf_counter() - t0
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+            peak = after.ru_maxrss / 1024  # the largest child so far
             status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
-            print(f"marketplace jss {label:7s} {took:6.1f} s  peak RSS {peak:6.0f} MB  ({status})")
+            print(f"marketplace jss {label:7s} {took:6.1f} s wall  {cpu:6.1f} s CPU  "
+                  f"peak RSS {peak:6.0f} MB  ({status}; load average "
+                  + " ".join(f"{x:.2f}" for x in os.getloadavg()) + ")")
             if proc.returncode:
                 print(proc.stderr.decode()[-2000:])
 

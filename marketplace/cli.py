@@ -127,29 +127,22 @@ def jss(
         "debiased, jss-interval (or jss) (docs/ODD.md 7.1.12).")] = None,
 ) -> None:
     """Score a contract history: each freelancer's JSS and windows, each contract's outcome."""
-    import json
-
     if score is not None:
         _alternative_score(outcomes_csv, week, rules, score, as_json)
         return
 
     from marketplace.scoring import get_rules
-    from marketplace.scoring.history import (
-        HistoryValidationError,
-        read_history_csv,
-        score_history,
-    )
+    from marketplace.scoring.history import HistoryValidationError, read_history, score_history
 
     try:
         rule_set = get_rules(rules)
-        scored = score_history(read_history_csv(outcomes_csv), week=week, rules=rule_set)
+        scored = score_history(read_history(outcomes_csv), week=week, rules=rule_set)
     except (HistoryValidationError, ValueError) as exc:
         typer.echo(f"error: {outcomes_csv}: {exc}" if isinstance(exc, HistoryValidationError)
                    and exc.row is not None else f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    if as_json:  # one freelancer per line: json's C encoder (indent= would use the slow one)
-        records = scored.to_records()
-        typer.echo("[\n" + ",\n".join(json.dumps(r) for r in records) + "\n]")
+    if as_json:  # one freelancer per line, built column-wise (HistoryScore.to_json)
+        typer.echo(scored.to_json())
         return
     _print_jss_tables(scored)
 

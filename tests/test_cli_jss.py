@@ -190,3 +190,174 @@ def test_table_output_does_not_reindex_contracts_per_freelancer(monkeypatch):
     res = run(EXAMPLE)
     assert res.exit_code == 0
     assert calls == []
+
+
+# -- issue 17 point 11: the fast reader (pyarrow) and the column-wise JSON writer --------------
+
+ODD_IDS = ['q"uote', "back\\slash", "ünï", "tab\tinside", "emoji😀", "comma,id", "plain"]
+
+
+def mixed_history(path, rows=300, seed=7):
+    """Every kind of contract (each end reason, ongoing, no feedback, $0, hidden stars, decimal
+    stars, flagged client, removed, paid weeks) with ids that need JSON escaping or CSV quoting."""
+    import csv
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    header = [*HEADER.split(","), "contract_id", "paid_weeks", "client_flagged", "removed"]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for i in range(rows):
+            start = int(rng.integers(0, 120))
+            ongoing = rng.random() < 0.1
+            end = "" if ongoing else str(start + int(rng.integers(0, 30)))
+            reason = "" if ongoing else str(rng.choice(
+                ["completed", "client_ended", "freelancer_ended", "dispute"]))
+            stars = "" if ongoing or rng.random() < 0.2 else str(
+                rng.choice([1, 2.5, 3, 3.7, 4, 4.5, 5]))
+            private = "" if ongoing or rng.random() < 0.2 else str(int(rng.integers(0, 11)))
+            w.writerow([
+                f"{ODD_IDS[i % len(ODD_IDS)]}-{int(rng.integers(0, 12))}",
+                f"c{int(rng.integers(0, 25))}", start, end,
+                str(rng.choice([0, 50, 600, 1500.5, 12000])), stars, private, reason,
+                f"{ODD_IDS[(i * 3) % len(ODD_IDS)]}#{i}",
+                str(int(rng.integers(0, 40))) if rng.random() < 0.3 else "",
+                str(rng.choice(["", "true", "False", "YES", "0"])) if rng.random() < 0.2 else "",
+                "true" if rng.random() < 0.05 else "",
+            ])
+    return path
+
+
+def assert_same_history(a, b):
+    import dataclasses
+
+    import numpy as np
+
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name.endswith("_id"):  # text: numpy objects or pandas' arrow-backed str
+            assert np.asarray(x, dtype=object).tolist() == np.asarray(y, dtype=object).tolist()
+            assert all(type(v) is str for v in np.asarray(x, dtype=object)), f.name
+            continue
+        assert x.dtype == y.dtype, f.name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
+
+
+@pytest.mark.parametrize("rules", ["upwork-2015", "upwork-2020", "upwork-2023", "upwork-2024"])
+@pytest.mark.parametrize("week", [None, 60])
+def test_json_output_is_json_dumps_of_the_records(tmp_path, rules, week):
+    """`--json` is built column-wise; it must be byte for byte the per-record json.dumps text."""
+    from marketplace.scoring.history import read_history_csv, score_history
+
+    for path in (EXAMPLE, mixed_history(tmp_path / "mixed.csv")):
+        scored = score_history(read_history_csv(path), week=week, rules=rules)
+        expected = "[\n" + ",\n".join(json.dumps(r) for r in scored.to_records()) + "\n]"
+        assert scored.to_json() == expected
+        args = [path, "--json", "--rules", rules] + ([] if week is None else ["--week", week])
+        assert run(*args).stdout == expected + "\n"
+
+
+def test_json_text_of_numbers_needing_care():
+    """-0.0, NaN, inf and values that round differently by float and by decimal arithmetic."""
+    import numpy as np
+    import pandas as pd
+
+    from marketplace.scoring import get_rules
+    from marketplace.scoring.history import HistoryScore, _round, _rounded_list
+
+    x = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 2.675, 1.005, 0.125, 80.0, 1e-9, 2.675])
+    assert _rounded_list(x) == [_round(v) for v in x]
+    assert json.dumps(_rounded_list(x)).startswith("[-0.0, 0.0, null, null, null, 2.67, 1.0, 0.12")
+    freelancers = pd.DataFrame({"freelancer_id": ["a", "b"], "jss": [-0.0, np.nan],
+                                **{c: [2.675, 1.005] for c in ("window_24m", "window_12m",
+                                   "window_6m", "window_3m", "trending")}})
+    contracts = pd.DataFrame({"contract_id": ["1", "2", "3"], "freelancer_id": ["b", "a", "b"],
+                              "outcome": ["success"] * 3, "weight": [1.0, -0.0, 1.005],
+                              "reason": ["ok"] * 3, "windows": [""] * 3})
+    scored = HistoryScore(week=1, rules=get_rules("upwork-2023"), freelancers=freelancers,
+                          contracts=contracts)
+    expected = "[\n" + ",\n".join(json.dumps(r) for r in scored.to_records()) + "\n]"
+    assert scored.to_json() == expected
+
+
+def test_fast_reader_reads_exactly_what_the_pandas_reader_reads(tmp_path):
+    import pandas as pd
+
+    from marketplace.scoring.history import (
+        _read_history_fast,
+        read_history,
+        read_history_csv,
+        score_history,
+        validate_history,
+    )
+
+    mixed = mixed_history(tmp_path / "mixed.csv")
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(EXAMPLE.read_bytes().replace(b"\n", b"\r\n"))
+    blank = tmp_path / "blank.csv"  # blank lines are skipped by both readers
+    blank.write_text(EXAMPLE.read_text().replace("\nB01", "\n\nB01"))
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(f'{HEADER}\n"f 1","c,1",1,3,100,5,10,"completed"\n{GOOD_ROW}\n')
+    no_ids = tmp_path / "no_ids.csv"  # no contract_id column; an ongoing contract with no cells
+    no_ids.write_text(f"{HEADER}\n{GOOD_ROW}\nf2,c2,0,,0,,,\n")
+    for path in (EXAMPLE, mixed, crlf, blank, quoted, no_ids):
+        fast = _read_history_fast(path)
+        assert fast is not None, path  # clean files take the fast path ...
+        slow = validate_history(read_history_csv(path))
+        assert_same_history(fast, slow)  # ... to the same arrays and the same scores
+        for week in (None, 40):
+            a, b = score_history(fast, week=week), score_history(slow, week=week)
+            assert a.to_json() == b.to_json()
+            assert a.to_records(windows=True) == b.to_records(windows=True)
+            pd.testing.assert_frame_equal(a.contracts, b.contracts)
+            pd.testing.assert_frame_equal(a.freelancers, b.freelancers)
+    # cells the pandas reader reads differently (spaces it strips, '1_000', Arabic digits, a BOM,
+    # a spaced header name, a trailing comma that makes pandas take the first column as index)
+    # are left to it: the same arrays (or the same error) either way
+    odd = {
+        "spaces.csv": HEADER + "\nf1, c1 ,1,3,100,5,10,completed \n f2,c2,1,3,100,5,10,completed\n",
+        "nbsp.csv": HEADER + "\nf1\u00a0,c1,1,3,100,5,10,completed\n",
+        "sep.csv": HEADER + "\nf1\x1c,c1,1,3,100,5,10,completed\n",
+        "underscore.csv": HEADER + "\nf1,c1,1,3,1_000,5,10,completed\n",
+        "arabic.csv": HEADER + "\nf1,c1,1,3,\u0661\u0662,5,10,completed\n",
+        "bom.csv": "\ufeff" + HEADER + "\n" + GOOD_ROW + "\n",
+        "header.csv": HEADER.replace(",earnings", ", earnings") + ",paid_weeks\n"
+        + GOOD_ROW + ",2\n",
+        "trailing.csv": HEADER + "\n" + GOOD_ROW + ",\n",
+        "upper.csv": HEADER + ",removed\n" + GOOD_ROW + ",TRUE\n",
+    }
+    for name, text in odd.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        if name != "upper.csv":
+            assert _read_history_fast(path) is None, name
+        try:
+            expected = validate_history(read_history_csv(path))
+        except ValueError as exc:
+            with pytest.raises(type(exc), match=None) as err:
+                read_history(path)
+            assert str(err.value) == str(exc), name
+        else:
+            assert_same_history(read_history(path), expected)
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "-inf", "1e400", "NaN", "Infinity", "0x10"])
+def test_numbers_the_fast_reader_parses_are_refused_by_the_row(tmp_path, cell):
+    res = run(write(tmp_path, GOOD_ROW, f"f1,c1,1,3,{cell},5,10,completed"))
+    assert res.exit_code == 2
+    assert "row 2 (CSV line 3), column 'earnings'" in res.stderr and res.stdout == ""
+
+
+def test_space_class_is_pythons_whitespace():
+    """The fast reader's regex must know every character str.strip() removes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from marketplace.scoring.history import _SPACE_CLASS
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    matched = pc.match_substring_regex(pa.array(chars), f"^{_SPACE_CLASS}$").to_pylist()
+    assert [c for c, m in zip(chars, matched, strict=True) if m] == [c for c in chars
+                                                                     if c.isspace()]

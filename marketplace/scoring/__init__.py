@@ -19,6 +19,7 @@ from .flagging import contract_client_flagged, flag_clients
 from .history import (
     HistoryScore,
     HistoryValidationError,
+    read_history,
     read_history_csv,
     score_history,
     validate_history,
@@ -82,6 +83,7 @@ __all__ = [
     "get_rules",
     "job_success_scores",
     "large_contract_flags",
+    "read_history",
     "read_history_csv",
     "score_history",
     "score_history_alternatives",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,127 @@ def read_history_csv(path: str | Path) -> pd.DataFrame:
     return df
 
 
+_NUMERIC_COLUMNS = ("start_week", "end_week", "earnings", "public_stars", "private_score",
+                    "paid_weeks")
+# every character Python's str.strip() removes (str.isspace), in RE2 syntax: a cell with one at
+# either end is read by the exact pandas path
+_SPACE_CLASS = (r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+                r"\x{202f}\x{205f}\x{3000}]")
+_EDGE_SPACE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
+
+
+def read_history(path: str | Path) -> ParsedHistory:
+    """Read and validate a contract-history CSV: ``validate_history(read_history_csv(path))``,
+    the same arrays and the same errors, but typed columns read by pyarrow (1M rows in about a
+    second instead of half a minute). Any file the fast reader is not sure to read exactly as the
+    pandas reader does (a parse or type error, a bad cell, cells with surrounding spaces, an odd
+    header) is read again by the pandas path, which names the bad row.
+    """
+    parsed = _read_history_fast(Path(path))
+    if parsed is not None:
+        return parsed
+    return validate_history(read_history_csv(path))
+
+
+def _read_history_fast(path: Path) -> ParsedHistory | None:
+    """The arrays of a clean history read with pyarrow; None = let the exact pandas path decide."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of pandas 3
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            names = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error, StopIteration):
+        return None
+    if (not names or len(set(names)) != len(names) or any(n != n.strip() for n in names)
+            or names[0].startswith("\ufeff") or any(c not in names for c in REQUIRED_COLUMNS)):
+        return None
+    types = {n: pa.float64() if n in _NUMERIC_COLUMNS else pa.string() for n in names}
+    try:
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, null_values=[""], strings_can_be_null=False,
+                quoted_strings_can_be_null=True),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table.num_rows == 0 or table.column_names != names:
+        return None
+    n = table.num_rows
+    text = {}
+    for col in names:
+        if col in _NUMERIC_COLUMNS:
+            continue
+        arr = table.column(col)
+        if arr.null_count or pc.any(pc.match_substring_regex(arr, _EDGE_SPACE)).as_py():
+            return None
+        text[col] = arr
+
+    def numbers(column: str, *, required: bool, lo: float = -math.inf, hi: float = math.inf,
+                whole: bool = False) -> np.ndarray | None:
+        arr = table.column(column)
+        empty = arr.is_null().to_numpy(zero_copy_only=False)
+        num = arr.to_numpy(zero_copy_only=False).astype(np.float64)  # nulls -> NaN
+        if _bad_numbers(num, empty, required=required, lo=lo, hi=hi, whole=whole).any():
+            return None
+        return num
+
+    start = numbers("start_week", required=True, lo=0, hi=MAX_WEEK, whole=True)
+    end = numbers("end_week", required=False, lo=0, hi=MAX_WEEK, whole=True)
+    earnings = numbers("earnings", required=True, lo=0)
+    stars = numbers("public_stars", required=False, lo=1, hi=5)
+    private = numbers("private_score", required=False, lo=0, hi=10, whole=True)
+    paid = (numbers("paid_weeks", required=False, lo=0, hi=MAX_WEEK, whole=True)
+            if "paid_weeks" in names else np.full(n, np.nan))
+    if any(x is None for x in (start, end, earnings, stars, private, paid)) or (end < start).any():
+        return None
+    ids = {}
+    for col in ("freelancer_id", "client_id"):
+        if pc.any(pc.equal(text[col], "")).as_py():
+            return None
+        ids[col] = _strings(text[col])
+    # few distinct words: decide each with the pandas path's own rules, then map back
+    def words(column: str) -> tuple[list[str], np.ndarray]:
+        encoded = pc.dictionary_encode(text[column]).combine_chunks()
+        return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+    reason_words, reason_index = words("end_reason")
+    code = np.array([END_REASONS.index(w) if w in END_REASONS else -1 for w in reason_words],
+                    dtype=np.int8)[reason_index]
+    empty_reason = np.array([w == "" for w in reason_words], dtype=bool)[reason_index]
+    ongoing = np.isnan(end)
+    if ((~ongoing & (code < 0)) | (ongoing & ~empty_reason)).any():
+        return None
+    flags = {}
+    for col in ("client_flagged", "removed"):
+        if col not in names:
+            flags[col] = np.zeros(n, dtype=bool)
+            continue
+        flag_words, flag_index = words(col)
+        lower = [w.lower() for w in flag_words]
+        if any(w not in _TRUE | _FALSE for w in lower):
+            return None
+        flags[col] = np.array([w in _TRUE for w in lower], dtype=bool)[flag_index]
+    if "contract_id" in names:
+        cid = text["contract_id"]
+        if pc.any(pc.equal(cid, "")).as_py() or pc.count_distinct(cid).as_py() != n:
+            return None
+        contract_id = _strings(cid)
+    else:
+        contract_id = np.arange(1, n + 1).astype(str).astype(object)
+    return ParsedHistory(
+        freelancer_id=ids["freelancer_id"], client_id=ids["client_id"], contract_id=contract_id,
+        start_week=start, end_week=end, earnings=earnings, public_stars=stars,
+        private_score=private, end_reason=code, paid_weeks=paid,
+        client_flagged=flags["client_flagged"], removed=flags["removed"],
+    )
+
+
 def _text(df: pd.DataFrame, column: str) -> pd.Series:
     s = df[column].astype("string")
     return s.fillna("").str.strip()
@@ -101,15 +223,22 @@ def _numbers(df: pd.DataFrame, column: str, allowed: str, *, required: bool,
     except ValueError:  # some cell is not a number: find it the slow way
         num = pd.to_numeric(text.where(~(text == ""), None), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan)
+    bad = _bad_numbers(num, empty, required=required, lo=lo, hi=hi, whole=whole)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _bad(i + 1, column, text.iloc[i], allowed)
+    return num
+
+
+def _bad_numbers(num: np.ndarray, empty: np.ndarray, *, required: bool, lo: float, hi: float,
+                 whole: bool) -> np.ndarray:
+    """Mask of the cells of a parsed numeric column that are not allowed (both readers)."""
     bad = (~empty & ~np.isfinite(num)) | (empty & required)
     with np.errstate(invalid="ignore"):
         bad |= ~empty & ((num < lo) | (num > hi))
         if whole:
             bad |= ~empty & (num != np.round(num))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise _bad(i + 1, column, text.iloc[i], allowed)
-    return num
+    return bad
 
 
 def _bools(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -123,9 +252,35 @@ def _bools(df: pd.DataFrame, column: str) -> np.ndarray:
     return text.isin(_TRUE).to_numpy()
 
 
+def _string_dtype() -> Any:
+    """The dtype pandas gives a column of Python strings (pandas 3: arrow-backed 'str')."""
+    return pd.Series(["x"]).dtype
+
+
+def _strings(arrow_strings: Any) -> Any:
+    """A pyarrow string column as pandas holds text, without a Python object per cell when
+    pandas keeps text in pyarrow (pandas 3); else a numpy object array as the pandas path gives."""
+    dtype = _string_dtype()
+    if getattr(dtype, "storage", None) == "pyarrow":
+        return pd.array(arrow_strings, dtype=dtype)
+    return np.asarray(arrow_strings.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _named(codes: np.ndarray, names: Sequence[str]) -> Any:
+    """``np.asarray(names, dtype=object)[codes]`` as a text column (see :func:`_strings`)."""
+    if getattr(_string_dtype(), "storage", None) != "pyarrow":
+        return np.asarray(names, dtype=object)[codes]
+    import pyarrow as pa
+
+    return _strings(pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), type=pa.string()),
+    ).cast(pa.string()))
+
+
 @dataclass(frozen=True)
 class ParsedHistory:
-    """Validated contract arrays of a history table (one entry per row)."""
+    """Validated contract arrays of a history table (one entry per row). The id columns are
+    numpy object arrays of str, or pandas text arrays when read by the fast reader."""
 
     freelancer_id: np.ndarray
     client_id: np.ndarray
@@ -212,13 +367,20 @@ def _round(x: float, digits: int = 2) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), digits)
 
 
+def _factorize_floats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values of a float column, by bit pattern (-0.0 and 0.0 stay apart)."""
+    codes, bits = pd.factorize(np.ascontiguousarray(x, dtype=np.float64).view(np.int64))
+    return codes, np.asarray(bits, dtype=np.int64).view(np.float64)
+
+
 def _rounded_list(x: np.ndarray, digits: int = 2) -> list[float | None]:
-    """``[_round(v) for v in x]`` for a whole column (NaN/inf -> None)."""
-    finite = np.isfinite(x)
-    values = [round(v, digits) for v in np.where(finite, x, 0.0).tolist()]
-    if finite.all():
-        return values
-    return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
+    """``[_round(v) for v in x]`` for a whole column (NaN/inf -> None); Python's ``round`` runs
+    once per distinct value (a score column holds few)."""
+    codes, uniques = _factorize_floats(x)
+    finite = np.isfinite(uniques)
+    values = [round(v, digits) if ok else None
+              for v, ok in zip(uniques.tolist(), finite.tolist(), strict=True)]
+    return np.asarray(values, dtype=object)[codes].tolist()
 
 
 @dataclass(frozen=True)
@@ -233,6 +395,15 @@ class HistoryScore:
     contracts: pd.DataFrame
     """row (1-based data row), contract_id, freelancer_id, client_id, outcome, weight, reason,
     windows (names of the windows the contract counts in at ``week``, space-separated)."""
+    freelancer_index: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Row of ``freelancers`` of each contract (int64), known to ``score_history``; None = look
+    the ids up."""
+
+    def _freelancer_rows(self) -> np.ndarray:
+        if self.freelancer_index is not None:
+            return self.freelancer_index
+        return pd.Index(self.freelancers["freelancer_id"]).get_indexer(
+            self.contracts["freelancer_id"])
 
     def to_records(self, *, windows: bool = False) -> list[dict[str, Any]]:
         """The JSON shape of ``marketplace jss --json``: one object per freelancer, its contracts
@@ -242,7 +413,7 @@ class HistoryScore:
         """
         f = self.freelancers
         c = self.contracts
-        codes = pd.Index(f["freelancer_id"]).get_indexer(c["freelancer_id"])
+        codes = self._freelancer_rows()
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(f) + 1)).tolist()
         cid = c["contract_id"].to_numpy(dtype=object)[order].astype(str).tolist()
@@ -270,12 +441,81 @@ class HistoryScore:
         return out
 
 
+    def to_json(self) -> str:
+        """The text of ``marketplace jss --json``: byte for byte ``"[\\n" + ",\\n".join(
+        json.dumps(r) for r in self.to_records()) + "\\n]"``, one freelancer per line.
+
+        Built column-wise, without a Python object per contract: each contract's text is its
+        JSON-quoted id joined (by pyarrow) to the text of its (outcome, weight, reason), of which
+        there are only a few distinct ones; each freelancer's contracts are joined in file order.
+        Every piece of text is json's own (``json.dumps`` of the distinct values).
+        """
+        import json
+        from json.encoder import encode_basestring_ascii
+
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.large_string()
+        f = self.freelancers
+        c = self.contracts
+        codes = self._freelancer_rows()
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(f) + 1))
+        # (outcome, weight, reason) -> ', "outcome": "...", "weight": w, "reason": "..."}'
+        weight_code, weights = _factorize_floats(c["weight"].to_numpy(dtype=np.float64))
+        outcome_code, outcomes = pd.factorize(c["outcome"])
+        reason_code, reasons = pd.factorize(c["reason"])
+        n_w, n_r = len(weights), len(reasons)
+        tail_code, keys = pd.factorize((outcome_code.astype(np.int64) * n_r + reason_code) * n_w
+                                       + weight_code)
+        rounded = _rounded_list(weights)
+        prefix = '{"contract_id": ""'
+        tails = []
+        for k in keys.tolist():
+            o, rest = divmod(k, n_r * n_w)
+            r, w = divmod(rest, n_w)
+            tails.append(json.dumps({"contract_id": "", "outcome": outcomes[o],
+                                     "weight": rounded[w], "reason": reasons[r]})[len(prefix):])
+        ids = pa.array(c["contract_id"].astype(str), type=text)
+        if isinstance(ids, pa.ChunkedArray):  # pandas' arrow-backed text
+            ids = ids.combine_chunks()
+        ids = ids.take(pa.array(order))
+        if pc.all(pc.match_substring_regex(ids, r"^[ !#-\[\]-~]*$")).as_py() is not False:
+            quoted = pc.binary_join_element_wise(pa.scalar('{"contract_id": "', text), ids,
+                                                 pa.scalar('"', text), pa.scalar("", text))
+        else:  # quotes, backslashes, control or non-ASCII characters: json's own escaping
+            quoted = pa.array([f'{{"contract_id": {encode_basestring_ascii(x)}'
+                               for x in ids.to_pylist()], type=text)
+        tail = pa.array(tails, type=text).take(pa.array(tail_code[order]))
+        per_contract = pc.binary_join_element_wise(quoted, tail, pa.scalar("", text))
+        grouped = pa.LargeListArray.from_arrays(pa.array(bounds, type=pa.int64()), per_contract)
+        contract_text = pc.binary_join(grouped, pa.scalar(", ", text)).to_pylist()
+        del ids, quoted, tail, per_contract, grouped  # the text is held once from here on
+        # numbers: json.dumps of a whole list, split at its separators (no number holds ", ")
+        def numbers(column: str) -> list[str]:
+            return json.dumps(_rounded_list(f[column].to_numpy(dtype=np.float64)))[1:-1].split(
+                ", ")
+
+        jss = numbers("jss")
+        scores = [numbers(_col(name)) for name in SCORE_NAMES]
+        names = [json.dumps(name) for name in SCORE_NAMES]
+        lines = [
+            f'{{"freelancer_id": {encode_basestring_ascii(fid)}, "jss": {jss[i]}, "windows": {{'
+            + ", ".join(f"{name}: {col[i]}" for name, col in zip(names, scores, strict=True))
+            + f'}}, "contracts": [{contract_text[i]}]}}'
+            for i, fid in enumerate(f["freelancer_id"].astype(str).tolist())
+        ]
+        return "[\n" + ",\n".join(lines) + "\n]"
+
+
 def _col(name: str) -> str:
     return "trending" if name == "trending" else f"window_{name}"
 
 
 def score_history(
-    df: pd.DataFrame, week: int | None = None, rules: str | RuleSet = DEFAULT_RULES,
+    df: pd.DataFrame | ParsedHistory, week: int | None = None,
+    rules: str | RuleSet = DEFAULT_RULES,
 ) -> HistoryScore:
     """Score every freelancer of a contract-history table at ``week`` (default: latest week).
 
@@ -285,7 +525,7 @@ def score_history(
     """
     if isinstance(rules, str):
         rules = get_rules(rules)
-    h = validate_history(df)
+    h = df if isinstance(df, ParsedHistory) else validate_history(df)
     latest = int(np.nanmax(np.concatenate([h.start_week, h.end_week])))
     if week is None:
         week = latest
@@ -316,8 +556,11 @@ def score_history(
         week=week,
     )
     weight = contract_weights(h.earnings[rows], paid, rules)
-    f_codes, f_ids = pd.factorize(pd.Series(h.freelancer_id[rows], dtype=object), sort=True)
-    c_codes, _ = pd.factorize(pd.Series(h.client_id[rows], dtype=object), sort=True)
+    every = rows.size == h.start_week.size  # the usual case: no copy of the id columns
+    freelancer_id = h.freelancer_id if every else h.freelancer_id[rows]
+    client_id = h.client_id if every else h.client_id[rows]
+    f_codes, f_ids = pd.factorize(freelancer_id, sort=True)
+    c_codes, _ = pd.factorize(client_id, sort=True)
     res = job_success_scores(
         f_codes, c_codes, end, outcome, weight, week=week, n_freelancers=len(f_ids),
         rules=rules, reason=reason,
@@ -344,15 +587,15 @@ def score_history(
     bits[~counted] = 0
     names = np.array([" ".join(n for i, n in enumerate(WINDOW_NAMES) if code >> i & 1)
                       for code in range(1 << len(WINDOW_NAMES))], dtype=object)
-    in_windows = names[bits]
     contracts = pd.DataFrame({
         "row": rows + 1,
-        "contract_id": h.contract_id[rows],
-        "freelancer_id": h.freelancer_id[rows],
-        "client_id": h.client_id[rows],
-        "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[outcome],
+        "contract_id": h.contract_id if every else h.contract_id[rows],
+        "freelancer_id": freelancer_id,
+        "client_id": client_id,
+        "outcome": _named(outcome, OUTCOME_NAMES),
         "weight": weight,
-        "reason": np.asarray(REASONS, dtype=object)[reason],
-        "windows": in_windows,
+        "reason": _named(reason, REASONS),
+        "windows": _named(bits, names.tolist()),
     })
-    return HistoryScore(week=week, rules=rules, freelancers=freelancers, contracts=contracts)
+    return HistoryScore(week=week, rules=rules, freelancers=freelancers, contracts=contracts,
+                        freelancer_index=f_codes.astype(np.int64))
