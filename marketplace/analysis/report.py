@@ -842,6 +842,9 @@ def _summary(ctx: _Context, names: list[str]) -> list[str]:
     metrics = [m for m in SUMMARY_METRICS if m in chosen and _agg_name(m) in present]
     metrics = metrics[:MAX_SUMMARY_METRICS]
     lines = ["## Summary", ""]
+    if ctx.sensitivity_spec is not None:  # one run per sample point by design: the indices
+        return [*lines, "A sensitivity study: its answers are the indices and the robustness "
+                "verdict under Findings (one run per sample point by design).", ""]
     few = _few_runs_note(ctx)
     if few:
         lines += [f"> {few}", ""]
