@@ -265,6 +265,10 @@ def test_newcomers_enter_every_week_and_idle_freelancers_leave():
     left = final[~final.active]
     assert len(left) > 0
     assert (left.exit_week - left.entry_week >= 26).all()
+    # only freelancers without running work leave: every contract of a leaver ended by then
+    c = out.contracts.merge(left[["freelancer_id", "exit_week"]], on="freelancer_id")
+    assert len(c) > 0
+    assert (c.end_week.notna() & (c.end_week <= c.exit_week)).all()
     stay = run(**{"freelancers.exit_prob_per_week": 0.0, "freelancers.entry_rate_per_week": 0.0})
     assert stay.final_freelancers.active.all()
     assert len(stay.final_freelancers) == SMALL["n_freelancers"]
@@ -341,6 +345,21 @@ def test_feedback_of_each_rater_type_covers_its_documented_range():
         ok = ~np.isnan(moved)
         assert ok.any()
         assert np.array_equal(moved[ok], honest[ok])
+
+
+def test_binary_silence_gives_feedback_with_the_unhappy_and_happy_probabilities():
+    """silence='binary': an unhappy client leaves feedback with feedback_prob_unhappy, any other
+    with feedback_prob_happy (0.7 and 0.9 by default)."""
+    from marketplace.model.agents import HONEST
+
+    model = _bare_model(**{"clients.silence": "binary"})
+    m = 6000
+    rater = np.full(m, HONEST, np.int8)
+    no = np.zeros(m, bool)
+    for satisfaction, p_give in ((0.0, 0.7), (1.0, 0.9)):
+        draws = Client.feedback_draws(model, m)
+        _, private = Client.feedback(model, rater, np.full(m, satisfaction), ~no, no, draws)
+        assert (~np.isnan(private)).mean() == pytest.approx(p_give, abs=0.03)
 
 
 def test_appears_unhappy_draws_a_threat_coin_per_contract_of_a_dishonest_client():
