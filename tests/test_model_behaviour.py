@@ -111,6 +111,30 @@ def test_chasers_turn_feedback_only_when_they_exist():
     assert (worked.unpaid_extra_hours > 0).all()
 
 
+def test_declined_full_refund_offer_leaves_the_public_stars():
+    """Stars are hidden only when a full refund is actually made: a client who declines the
+    offer is paid-for work with a public review like any other (issue 18)."""
+    out = run(**{"freelancers.chaser_share": 1.0, "freelancers.chase_action_mix": [1.0, 0, 0],
+                 "freelancers.chase_accept_prob": 0.5,
+                 "freelancers.chase_satisfaction_boost": 0.0,
+                 "clients.rater_mix.harsh": 0.3, "platform.flag_clients": False,
+                 "platform.removal_perk": False})
+    c = out.contracts
+    offered = c[(c.chase_action == "full_refund") & c.end_week.notna()]
+    declined = offered[~offered.chase_accepted & offered.private_score.notna()]
+    accepted = offered[offered.chase_accepted & offered.private_score.notna()]
+    assert len(declined) > 10 and len(accepted) > 10
+    assert declined.public_stars.notna().all()  # reviewed: no refund was made
+    assert (declined.refunded_usd == 0).all()
+    assert (declined.earnings_usd == declined.paid_usd).all()
+    assert accepted.public_stars.isna().all()  # refunded: hidden
+    # no stars are hidden anywhere else: every other ended contract with a private score has
+    # public stars too
+    others = c[c.end_week.notna() & c.private_score.notna()
+               & ~((c.chase_action == "full_refund") & c.chase_accepted)]
+    assert others.public_stars.notna().all()
+
+
 # ------------------------------------------------------------------ flagging
 def test_flagged_clients_feedback_is_excluded():
     out = run(**{"clients.rater_mix.harsh": 0.3})
@@ -124,6 +148,24 @@ def test_flagged_clients_feedback_is_excluded():
     off = run(**{"clients.rater_mix.harsh": 0.3, "platform.flag_clients": False})
     assert not off.clients.flagged.any()
     assert (off.contracts.exclusion_reason == "flagged_client").sum() == 0
+
+
+def test_clients_rated_poorly_by_freelancers_are_flagged_without_negative_feedback():
+    """Flagging reads the freelancers' ratings of clients too: lenient clients (never a
+    negative feedback) whom every freelancer rates about 2 stars get flagged, all through the
+    rating criterion (mean rating at most flag_max_mean_rating over flag_min_ratings)."""
+    lenient = {"honest": 0.0, "lenient": 1.0, "harsh": 0.0, "dishonest": 0.0}
+    out = run(**{"clients.rater_mix": lenient, "platform.freelancer_rating_base": 2.0})
+    c = out.contracts[out.contracts.end_week.notna()]
+    assert (c.private_score.dropna() >= 9).all()  # no negative feedback to flag on
+    flagged = out.clients[out.clients.flagged]
+    assert len(flagged) > 10
+    ratings = c[c.client_id.isin(flagged.client_id)].groupby("client_id")
+    assert (ratings.client_rating_by_freelancer.count() >= 5).all()
+    assert (ratings.client_rating_by_freelancer.mean() <= 2.5 + 1e-9).all()
+    # with the usual rating base nobody is rated that low, and no lenient client is flagged
+    usual = run(**{"clients.rater_mix": lenient})
+    assert not usual.clients.flagged.any()
 
 
 # ------------------------------------------------------------------ filtering by JSS
@@ -223,6 +265,10 @@ def test_newcomers_enter_every_week_and_idle_freelancers_leave():
     left = final[~final.active]
     assert len(left) > 0
     assert (left.exit_week - left.entry_week >= 26).all()
+    # only freelancers without running work leave: every contract of a leaver ended by then
+    c = out.contracts.merge(left[["freelancer_id", "exit_week"]], on="freelancer_id")
+    assert len(c) > 0
+    assert (c.end_week.notna() & (c.end_week <= c.exit_week)).all()
     stay = run(**{"freelancers.exit_prob_per_week": 0.0, "freelancers.entry_rate_per_week": 0.0})
     assert stay.final_freelancers.active.all()
     assert len(stay.final_freelancers) == SMALL["n_freelancers"]
@@ -257,3 +303,99 @@ def test_badges_follow_the_rules():
     assert not final[~final.active].top_rated.any()
     rt = final[final.rising_talent]
     assert rt.jss.isna().all()
+
+
+# ------------------------------------------------------------------ decisions, unit by unit
+def _bare_model(**overrides) -> MarketplaceModel:
+    """A model before its first week: its tables, rules and generator, for calling one
+    decision directly."""
+    params = ModelParams(n_freelancers=100, weeks=10, burn_in_weeks=2).with_overrides(overrides)
+    return MarketplaceModel(params, rng=5)
+
+
+def test_feedback_of_each_rater_type_covers_its_documented_range():
+    """ODD 7.7: lenient 5 stars and 9-10; harsh 1-3 stars and 0-5; dishonest 5 stars 60% of the
+    time, else 1-5, private uniform 0-10; a rater moved ``as_honest`` rates the satisfaction."""
+    from marketplace.model.agents import DISHONEST, HARSH, LENIENT, honest_private_score
+
+    model = _bare_model()
+    m = 4000
+    satisfaction = np.full(m, 1.0)  # happy: feedback with feedback_prob_happy
+    no = np.zeros(m, bool)
+    expected = {LENIENT: ({9, 10}, {5}), HARSH: (set(range(6)), {1, 2, 3}),
+                DISHONEST: (set(range(11)), {1, 2, 3, 4, 5})}
+    for rater_type, (private_values, public_values) in expected.items():
+        rater = np.full(m, rater_type, np.int8)
+        draws = Client.feedback_draws(model, m)
+        public, private = Client.feedback(model, rater, satisfaction, no, no, draws)
+        given = ~np.isnan(private)
+        assert np.array_equal(given, ~np.isnan(public))  # both or neither
+        assert 0.8 < given.mean() <= 0.95  # feedback_prob_happy = 0.9
+        assert set(np.unique(private[given]).astype(int)) == private_values, rater_type
+        assert set(np.unique(public[given]).astype(int)) == public_values, rater_type
+        for value in private_values:  # each value about as often as the others
+            assert (private[given] == value).mean() > 0.5 / len(private_values), (rater_type,
+                                                                                 value)
+        if rater_type == DISHONEST:  # 5 stars: 60%, plus a fifth of the other 40%
+            assert (public[given] == 5).mean() == pytest.approx(0.68, abs=0.03)
+        # moved by an accepted offer: rated like an honest client at that satisfaction
+        sat = np.linspace(0.0, 1.0, m)
+        _, moved = Client.feedback(model, rater, sat, ~no, no, draws)
+        honest = honest_private_score(sat, model.p.clients.private_bias)
+        ok = ~np.isnan(moved)
+        assert ok.any()
+        assert np.array_equal(moved[ok], honest[ok])
+
+
+def test_binary_silence_gives_feedback_with_the_unhappy_and_happy_probabilities():
+    """silence='binary': an unhappy client leaves feedback with feedback_prob_unhappy, any other
+    with feedback_prob_happy (0.7 and 0.9 by default)."""
+    from marketplace.model.agents import HONEST
+
+    model = _bare_model(**{"clients.silence": "binary"})
+    m = 6000
+    rater = np.full(m, HONEST, np.int8)
+    no = np.zeros(m, bool)
+    for satisfaction, p_give in ((0.0, 0.7), (1.0, 0.9)):
+        draws = Client.feedback_draws(model, m)
+        _, private = Client.feedback(model, rater, np.full(m, satisfaction), ~no, no, draws)
+        assert (~np.isnan(private)).mean() == pytest.approx(p_give, abs=0.03)
+
+
+def test_appears_unhappy_draws_a_threat_coin_per_contract_of_a_dishonest_client():
+    """A dishonest client threatens with dishonest_threat_prob on each contract (one coin
+    each); other clients look unhappy only when the observed satisfaction is low."""
+    from marketplace.model.agents import DISHONEST, HONEST
+
+    model = _bare_model(**{"clients.dishonest_threat_prob": 0.5})
+    cs, ct = model.client_state, model.contract_state
+    m = 4000
+    ids = ct.append(m, client=np.arange(m) % cs.n)
+    happy, unhappy = np.ones(m), np.zeros(m)
+    cs.rater_type[: cs.n] = DISHONEST
+    threat = Client.appears_unhappy(model, ids, happy)
+    assert 0.45 < threat.mean() < 0.55  # one coin per contract, not one for all
+    assert Client.appears_unhappy(model, ids, unhappy).all()
+    cs.rater_type[: cs.n] = HONEST
+    assert not Client.appears_unhappy(model, ids, happy).any()
+    assert Client.appears_unhappy(model, ids, unhappy).all()
+    calm = _bare_model(**{"clients.dishonest_threat_prob": 0.0})  # no threats at all
+    ids = calm.contract_state.append(m, client=np.arange(m) % calm.client_state.n)
+    calm.client_state.rater_type[: calm.client_state.n] = DISHONEST
+    assert not Client.appears_unhappy(calm, ids, happy).any()
+
+
+def test_table_growth_keeps_rows_and_fills_new_ones():
+    """Appending past the capacity grows every column (x1.5) and keeps the old rows."""
+    from marketplace.model.state import Table
+
+    t = Table({"a": (np.int64, -1), "b": (np.float64, np.nan)}, initial_rows=16)
+    first = t.append(10, a=np.arange(10))
+    assert first.tolist() == list(range(10)) and t.allocated == 16
+    second = t.append(30, a=np.arange(100, 130), b=2.5)
+    assert second.tolist() == list(range(10, 40))
+    assert t.n == 40 and t.allocated >= 40
+    assert t.view("a").tolist() == list(range(10)) + list(range(100, 130))
+    assert np.isnan(t.view("b")[:10]).all() and (t.view("b")[10:] == 2.5).all()
+    assert (t.a[40:] == -1).all() and np.isnan(t.b[40:]).all()  # spare rows hold the fill
+    assert t.nbytes() == t.allocated * 16

@@ -139,3 +139,45 @@ def test_odd_lists_every_parameter_with_its_current_default():
         m = re.search(r"^\| `" + re.escape(row["path"]) + r"` \| ([^|]*) \|", odd, re.M)
         assert m, f"{row['path']} missing from docs/ODD.md"
         assert m.group(1).strip() == shown, f"{row['path']}: ODD says {m.group(1)}, schema {shown}"
+
+
+def test_probability_fields_accept_only_0_to_1():
+    """Every ``_probability`` field refuses values outside [0, 1]. The helper is also called
+    here, at test time: mutation testing only reaches code a test runs (the parameter classes
+    are built at import)."""
+    from marketplace.model.params import _probability
+
+    class Share(pydantic.BaseModel):
+        value: float = _probability("A share. Unit: probability.", 0.5)
+
+    for ok in (0.0, 1.0):
+        assert Share(value=ok).value == ok
+    for bad in (-0.01, 1.01):
+        with pytest.raises(pydantic.ValidationError):
+            Share(value=bad)
+    for name in ("clients.dispute_prob", "clients.dishonest_threat_prob",
+                 "freelancers.chase_accept_prob"):
+        for bad in (-0.1, 1.5):
+            with pytest.raises(ParameterError) as err:
+                ModelParams().with_overrides({name: bad})
+            assert name in str(err.value)
+
+
+def test_parameter_descriptions_give_units_bounds_and_titles():
+    """``marketplace params`` and figure titles read units, bounds and names from the schema."""
+    from marketplace.model.describe import parameter_rows, parameter_title
+
+    rows = {r["path"]: r for r in parameter_rows()}
+    assert (rows["clients.dispute_prob"]["unit"], rows["clients.dispute_prob"]["bounds"]) == (
+        "probability", "[0, 1]")
+    assert rows["weeks"]["bounds"] == "[1, inf)"  # ge only
+    assert rows["freelancers.price_median_usd"]["bounds"] == "(0, inf)"  # gt only
+    assert rows["clients.rater_mix.harsh"]["unit"] == "share"  # a mix share without a Unit
+    silence = rows["clients.silence"]  # a choice: no unit, its choices as bounds
+    assert (silence["unit"], silence["type"]) == ("", "choice")
+    assert silence["bounds"] == "'continuous' | 'binary'"
+    assert [r["path"] for r in parameter_rows("clients.rater_mix.*")] == [
+        f"clients.rater_mix.{t}" for t in ("honest", "lenient", "harsh", "dishonest")]
+    assert parameter_title("clients.rater_mix.dishonest") == (
+        "Clients' rater types: dishonest share")
+    assert parameter_title("combo") == "combo"  # not a parameter: as given
