@@ -139,6 +139,15 @@ def _rd(m):
     return ok
 
 
+def _band_gap(r):
+    """Mean true quality at JSS [90, 95) minus [85, 90), active freelancers, final snapshot."""
+    f = r["out"].final_freelancers
+    f = f.loc[f["active"] & f["jss"].notna()]
+    upper = f.loc[(f["jss"] >= 90) & (f["jss"] < 95), "true_quality"]
+    lower = f.loc[(f["jss"] >= 85) & (f["jss"] < 90), "true_quality"]
+    return float(upper.mean() - lower.mean())
+
+
 def _population_quality(r):
     f = r["out"].freelancers
     return float(f.loc[f.active, "true_quality"].mean())
@@ -151,7 +160,9 @@ SUMMARY = {
     "share_with_jss": lambda r: r[H]["m"]["share_with_jss"] == pytest.approx(
         r[H]["m"]["n_scored"] / r[H]["m"]["n_active"]),
     "spearman_jss_quality": lambda r: r[H]["m"]["spearman_jss_quality"] > 0.2,
-    "quality_gap_90": lambda r: r[H]["m"]["quality_gap_90"] > -0.05,
+    # no sign is known for a 5-point band in a small world (the committed threshold_validity
+    # gives +0.019 at 20,000 freelancers x 40 seeds): check the value against its definition
+    "quality_gap_90": lambda r: r[H]["m"]["quality_gap_90"] == pytest.approx(_band_gap(r[H])),
     "quality_gap_90_d": lambda r: np.sign(r[H]["m"]["quality_gap_90_d"]) == np.sign(
         r[H]["m"]["quality_gap_90"]),
     # a probability (few freelancers sit at 88-92 in a small run, so no direction is asserted)
@@ -281,7 +292,9 @@ def _policy(base, k):
             # a negative lowers every score; with no dishonest client (honest world) the "liar"
             # is an unknown new client, so the JSS drop is the one-negative drop; only the
             # debiased score discounts a known liar's negative
-            ok = all(m[w][name] >= 0 for w in m if _finite(m[w][name])) and m[H][name] > 0
+            # (on average: under the documented best-of-windows rule one more outcome can make a
+            # short window eligible whose score is higher, so a mean drop can dip just below 0)
+            ok = all(m[w][name] >= -0.5 for w in m if _finite(m[w][name])) and m[H][name] > 0
             if k == "jss":
                 ok = ok and m[H][name] == pytest.approx(m[H]["jss_drop_after_one_negative"])
             if k == "debiased":
