@@ -41,14 +41,22 @@ def test_unhappy_is_one_definition_harsh_clients_are_not_always_unhappy():
 
 
 def test_chasing_pays_where_honest_unhappy_clients_are_common_and_offers_move_them():
-    m, _ = _metrics({"freelancers.quality.a": 2.0, "freelancers.quality.b": 2.0,
-                       "freelancers.chaser_share": 0.5, "freelancers.chase_accept_prob": 1.0,
-                       "freelancers.chase_satisfaction_boost": 0.5,
-                       "clients.rater_mix.honest": 1.0, "n_freelancers": 1500}, seed=3)
-    assert m["chase_offer_share_to_honest"] == 1.0
-    assert m["negatives_avoided_per_chaser"] > 0
-    assert m["chaser_jss_premium"] > 0
-    assert m["chaser_jss_premium"] - 1.96 * m["chaser_jss_premium_se"] > 0
+    # one small run has ~130 scored freelancers and a premium SE of ~3.5 points: pool 3 seeds
+    # (inverse-variance weights) so the test asks about the mechanism, not one draw
+    world = {"freelancers.quality.a": 2.0, "freelancers.quality.b": 2.0,
+             "freelancers.chaser_share": 0.5, "freelancers.chase_accept_prob": 1.0,
+             "freelancers.chase_satisfaction_boost": 0.5, "clients.rater_mix.honest": 1.0,
+             "n_freelancers": 2000, "weeks": 160, "burn_in_weeks": 60}
+    premiums, weights = [], []
+    for seed in (3, 4, 5):
+        m, _ = _metrics(world, seed=seed)
+        assert m["chase_offer_share_to_honest"] == 1.0
+        assert m["negatives_avoided_per_chaser"] > 0
+        premiums.append(m["chaser_jss_premium"])
+        weights.append(1.0 / m["chaser_jss_premium_se"] ** 2)
+    pooled = sum(w * x for w, x in zip(weights, premiums, strict=True)) / sum(weights)
+    pooled_se = sum(weights) ** -0.5
+    assert pooled - 1.96 * pooled_se > 0, (premiums, pooled, pooled_se)
     assert m["refund_usd_per_point_gained"] > 0
 
 
@@ -115,7 +123,8 @@ def test_drift_slopes_are_reported_with_a_standard_error():
 def test_default_analysed_period_is_in_steady_state():
     """Under the default burn-in, both drift slopes' 95% CIs reach within +-0.02 a year (the
     committed threshold_validity, 20,000 freelancers x 40 seeds: +0.015 and -0.017 a year)."""
-    p = ModelParams(n_freelancers=1500)  # default weeks and burn-in
+    # a small market drifts more (at 1,500 freelancers Spearman falls ~0.05 a year): 5,000
+    p = ModelParams(n_freelancers=5000)  # default weeks and burn-in
     m = run_metrics(simulate(p, seed=1, keep_contracts=False))[0]
     for name in ("drift_share_jss_ge_90_per_year", "drift_spearman_per_year"):
         low = m[name] - 1.96 * m[f"{name}_se"]
@@ -153,6 +162,10 @@ def test_satisfaction_dependent_silence_hides_more_of_low_quality_work():
     flat = simulate(ModelParams().with_overrides({**SMALL, **base, "clients.silence": "continuous",
                                                   "clients.feedback_prob_slope": 0.0}), seed=5)
     s_cont, s_flat = _silent_share_by_quartile(cont), _silent_share_by_quartile(flat)
-    # excluding silent contracts lifts the bottom quartile most when silence follows satisfaction
-    assert s_cont.iloc[0] - s_cont.iloc[-1] > 0.03
-    assert abs(s_flat.iloc[0] - s_flat.iloc[-1]) < 0.03
+    # excluding silent contracts lifts the bottom quartile most when silence follows satisfaction:
+    # the bottom-minus-top gap in silent shares is larger than with silence flat in satisfaction
+    # (flat silence still has a small gap of its own: budget ends and rehires differ by quality)
+    gap_cont = s_cont.iloc[0] - s_cont.iloc[-1]
+    gap_flat = s_flat.iloc[0] - s_flat.iloc[-1]
+    assert gap_cont > 0.03
+    assert gap_cont - gap_flat > 0.03, (gap_cont, gap_flat)
