@@ -123,8 +123,10 @@ def run(
     except StoreError as exc:
         raise _fail(str(exc)) from None
     except Terminated:
+        _exiting_ignore_signals()
         raise typer.Exit(143) from None
     except KeyboardInterrupt:
+        _exiting_ignore_signals()
         raise typer.Exit(130) from None
     except OSError as exc:  # e.g. cannot reach the Dask scheduler, disk full
         where = f" (scheduler {scheduler}; nothing was written)" if scheduler else ""
@@ -293,3 +295,13 @@ def register(app: typer.Typer) -> None:
     app.command("validate", epilog=SET_EXAMPLES)(validate)
     app.command("list")(list_experiments)
     app.command("report")(report)
+
+
+def _exiting_ignore_signals() -> None:
+    """The run was interrupted and its folder saved: the process only has to exit now, so a
+    further Ctrl-C or SIGTERM (impatient users press twice) must not kill it half-way through
+    the interpreter's shutdown (seen as exit -2 instead of 130 under load)."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
