@@ -79,6 +79,32 @@ HISTORY_BAND_COLUMNS = {
     "20+": "jss_drop_after_one_negative_20plus",
 }
 
+FORCE_METRICS: tuple[str, ...] = (
+    "chaser_jss_premium",
+    "chaser_jss_premium_se",
+    "chaser_share100_premium",
+    "chaser_share100_premium_se",
+    "chase_offers_per_contract",
+    "chase_offer_share_to_honest",
+    "negatives_avoided_per_chaser",
+    "refund_usd_per_point_gained",
+    "lying_client_events",
+    "lying_client_drop_median",
+    "lying_client_below_90_share",
+    "lying_client_recovery_weeks_median",
+    "flag_precision",
+    "flag_recall",
+    "flag_delay_weeks_median",
+    "budget_end_share",
+    "budget_end_negative_share",
+    "budget_end_jss_effect",
+    "drift_share_jss_ge_90_per_year",
+    "drift_share_jss_ge_90_per_year_se",
+    "drift_spearman_per_year",
+    "drift_spearman_per_year_se",
+)
+"""The forum thread's forces (issue 11), measured from the tables (see the forum-forces section)."""
+
 METRIC_NAMES: tuple[str, ...] = (
     # how well the score tracks true quality (scored population)
     "n_active",
@@ -139,28 +165,7 @@ METRIC_NAMES: tuple[str, ...] = (
     # stylized facts (marketplace/analysis/facts.py, facts.yaml)
     *FACT_METRIC_NAMES,
     # the forum thread's forces (issue 11): chasing, lying clients, flags, budget ends, drift
-    "chaser_jss_premium",
-    "chaser_jss_premium_se",
-    "chaser_share100_premium",
-    "chaser_share100_premium_se",
-    "chase_offers_per_contract",
-    "chase_offer_share_to_honest",
-    "negatives_avoided_per_chaser",
-    "refund_usd_per_point_gained",
-    "lying_client_events",
-    "lying_client_drop_median",
-    "lying_client_below_90_share",
-    "lying_client_recovery_weeks_median",
-    "flag_precision",
-    "flag_recall",
-    "flag_delay_weeks_median",
-    "budget_end_share",
-    "budget_end_negative_share",
-    "budget_end_jss_effect",
-    "drift_share_jss_ge_90_per_year",
-    "drift_share_jss_ge_90_per_year_se",
-    "drift_spearman_per_year",
-    "drift_spearman_per_year_se",
+    *FORCE_METRICS,
 )
 """Every scalar metric, in summary-column order. Each run returns all of them (NaN if unknown)."""
 
@@ -996,30 +1001,6 @@ def _one_negative(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: 
 # (issue 11) measured from the contract, client and timeseries tables; the model only records
 # ground truth (satisfaction before a chase, feedback without it, JSS at and after each end).
 
-FORCE_METRICS: tuple[str, ...] = (
-    "chaser_jss_premium",
-    "chaser_jss_premium_se",
-    "chaser_share100_premium",
-    "chaser_share100_premium_se",
-    "chase_offers_per_contract",
-    "chase_offer_share_to_honest",
-    "negatives_avoided_per_chaser",
-    "refund_usd_per_point_gained",
-    "lying_client_events",
-    "lying_client_drop_median",
-    "lying_client_below_90_share",
-    "lying_client_recovery_weeks_median",
-    "flag_precision",
-    "flag_recall",
-    "flag_delay_weeks_median",
-    "budget_end_share",
-    "budget_end_negative_share",
-    "budget_end_jss_effect",
-    "drift_share_jss_ge_90_per_year",
-    "drift_share_jss_ge_90_per_year_se",
-    "drift_spearman_per_year",
-    "drift_spearman_per_year_se",
-)
 QUALITY_BINS = 10
 """Quality bins (deciles of the scored population) within which chasers are compared to honest
 freelancers."""
