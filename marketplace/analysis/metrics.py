@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from marketplace.analysis.columns import numeric as _num
+from marketplace.analysis.columns import param as _param
 from marketplace.analysis.facts import FACT_METRIC_INFO, FACT_METRIC_NAMES, fact_metrics
 from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
 
@@ -429,10 +431,6 @@ def _table(outputs: Any, name: str) -> pd.DataFrame | None:
         return None
     return df
 
-
-def _num(df: pd.DataFrame, column: str) -> np.ndarray:
-    """A column as float64 with NaN for missing (works for nullable and bool dtypes)."""
-    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _bool(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -853,15 +851,6 @@ def _newcomers(final: pd.DataFrame, start: float, notes: _Notes) -> dict[str, fl
 
 # ----------------------------------------------------------------------------- one negative
 
-
-def _param(params: Any, path: str, default: Any = None) -> Any:
-    """`params.a.b` for a ModelParams or a nested dict; `default` when absent."""
-    value = params
-    for key in path.split("."):
-        if value is None:
-            return default
-        value = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
-    return default if value is None else value
 
 
 def _rules_for(params: Any) -> Any:

@@ -32,11 +32,13 @@ ongoing then, paid up to then); flags and removals are those of the end of the r
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from marketplace.analysis.columns import numeric as _num
+from marketplace.analysis.columns import param as _param
 
 SCORE_KEYS: tuple[str, ...] = ("jss", "bayes", "wilson", "epp", "debiased", "jss_interval")
 """Column suffix of each score (``marketplace.scoring.SCORE_CHOICES`` with ``-`` -> ``_``)."""
@@ -99,17 +101,6 @@ POLICY_TABLE_METRICS: tuple[str, ...] = (
 """Columns of the policy table (issue 14 item 5) and the report's policy section."""
 
 
-def _num(df: pd.DataFrame, column: str) -> np.ndarray:
-    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-def _param(params: Any, path: str, default: Any = None) -> Any:
-    value = params
-    for key in path.split("."):
-        if value is None:
-            return default
-        value = value.get(key) if isinstance(value, Mapping) else getattr(value, key, None)
-    return default if value is None else value
 
 
 def _codes(series: pd.Series, names: tuple[str, ...]) -> np.ndarray:
