@@ -356,40 +356,13 @@ def score_history_alternatives(df, week: int | None = None, rules: str | RuleSet
     """
     import pandas as pd
 
-    from .history import HistoryValidationError, validate_history
-    from .outcomes import classify_outcomes
+    from .history import history_as_of, validate_history
     from .rules import get_rules
-    from .weights import contract_weights
 
     if isinstance(rules, str):
         rules = get_rules(rules)
     h = validate_history(df)
-    latest = int(np.nanmax(np.concatenate([h.start_week, h.end_week])))
-    if week is None:
-        week = latest
-    elif week < 0 or int(week) != week:
-        raise HistoryValidationError(f"--week {week!r} is not allowed; expected a whole number "
-                                     "of weeks >= 0", column="week", value=week)
-    week = int(week)
-    rows = np.flatnonzero(h.start_week <= week)
-    if rows.size == 0:
-        raise HistoryValidationError(f"no contract starts at or before week {week}",
-                                     column="week", value=week)
-    start = h.start_week[rows]
-    end = h.end_week[rows].copy()
-    ongoing = np.isnan(end) | (end > week)
-    end[ongoing] = np.nan
-    private = np.where(ongoing, np.nan, h.private_score[rows])
-    stars = np.where(ongoing, np.nan, h.public_stars[rows])
-    end_reason = np.where(ongoing, -1, h.end_reason[rows]).astype(np.int8)
-    duration = np.where(ongoing, week, end) - start + 1
-    paid = np.where(np.isnan(h.paid_weeks[rows]), duration, h.paid_weeks[rows])
-    paid = np.where(ongoing, np.minimum(paid, duration), paid)
-    outcome, reason = classify_outcomes(
-        private, stars, end_reason, h.earnings[rows], h.client_flagged[rows], h.removed[rows],
-        rules, ongoing=ongoing, paid_weeks=paid, last_payment_week=np.full(rows.size, week),
-        week=week)
-    weight = contract_weights(h.earnings[rows], paid, rules)
+    week, rows, end, private, outcome, reason, weight = history_as_of(h, week, rules)
     f_codes, f_ids = pd.factorize(pd.Series(h.freelancer_id[rows], dtype=object), sort=True)
     c_codes, c_ids = pd.factorize(pd.Series(h.client_id[rows], dtype=object), sort=True)
     res = alternative_scores(f_codes, c_codes, end, outcome, weight, week=week,

@@ -526,36 +526,7 @@ def score_history(
     if isinstance(rules, str):
         rules = get_rules(rules)
     h = df if isinstance(df, ParsedHistory) else validate_history(df)
-    latest = int(np.nanmax(np.concatenate([h.start_week, h.end_week])))
-    if week is None:
-        week = latest
-    elif week < 0 or int(week) != week or week > MAX_WEEK:
-        raise HistoryValidationError(f"--week {week!r} is not allowed; expected a whole number "
-                                     f"of weeks from 0 to {MAX_WEEK}", column="week", value=week)
-    week = int(week)
-    rows = np.flatnonzero(h.start_week <= week)
-    if rows.size == 0:
-        raise HistoryValidationError(
-            f"no contract starts at or before week {week}; the history starts at week "
-            f"{int(np.nanmin(h.start_week))}", column="week", value=week)
-
-    start = h.start_week[rows]
-    end = h.end_week[rows].copy()
-    ongoing = np.isnan(end) | (end > week)
-    end[ongoing] = np.nan
-    private = np.where(ongoing, np.nan, h.private_score[rows])
-    stars = np.where(ongoing, np.nan, h.public_stars[rows])
-    end_reason = np.where(ongoing, -1, h.end_reason[rows]).astype(np.int8)
-    duration = np.where(ongoing, week, end) - start + 1
-    paid = np.where(np.isnan(h.paid_weeks[rows]), duration, h.paid_weeks[rows])
-    paid = np.where(ongoing, np.minimum(paid, duration), paid)
-
-    outcome, reason = classify_outcomes(
-        private, stars, end_reason, h.earnings[rows], h.client_flagged[rows], h.removed[rows],
-        rules, ongoing=ongoing, paid_weeks=paid, last_payment_week=np.full(rows.size, week),
-        week=week,
-    )
-    weight = contract_weights(h.earnings[rows], paid, rules)
+    week, rows, end, _private, outcome, reason, weight = history_as_of(h, week, rules)
     every = rows.size == h.start_week.size  # the usual case: no copy of the id columns
     freelancer_id = h.freelancer_id if every else h.freelancer_id[rows]
     client_id = h.client_id if every else h.client_id[rows]
@@ -599,3 +570,42 @@ def score_history(
     })
     return HistoryScore(week=week, rules=rules, freelancers=freelancers, contracts=contracts,
                         freelancer_index=f_codes.astype(np.int64))
+
+
+def history_as_of(h: ParsedHistory, week: int | None, rules: RuleSet
+                  ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                             np.ndarray]:
+    """The history as it stood at ``week`` (default: the latest week), classified by ``rules``:
+    ``(week, rows, end_week, private_score, outcome, reason, weight)`` of the contracts started
+    by then. Contracts ending later are ongoing at ``week`` (no feedback yet, paid weeks cut at
+    ``week``). Shared by the JSS and the alternative scores of a CSV history."""
+    latest = int(np.nanmax(np.concatenate([h.start_week, h.end_week])))
+    if week is None:
+        week = latest
+    elif week < 0 or int(week) != week or week > MAX_WEEK:
+        raise HistoryValidationError(f"--week {week!r} is not allowed; expected a whole number "
+                                     f"of weeks from 0 to {MAX_WEEK}", column="week", value=week)
+    week = int(week)
+    rows = np.flatnonzero(h.start_week <= week)
+    if rows.size == 0:
+        raise HistoryValidationError(
+            f"no contract starts at or before week {week}; the history starts at week "
+            f"{int(np.nanmin(h.start_week))}", column="week", value=week)
+
+    start = h.start_week[rows]
+    end = h.end_week[rows].copy()
+    ongoing = np.isnan(end) | (end > week)
+    end[ongoing] = np.nan
+    private = np.where(ongoing, np.nan, h.private_score[rows])
+    stars = np.where(ongoing, np.nan, h.public_stars[rows])
+    end_reason = np.where(ongoing, -1, h.end_reason[rows]).astype(np.int8)
+    duration = np.where(ongoing, week, end) - start + 1
+    paid = np.where(np.isnan(h.paid_weeks[rows]), duration, h.paid_weeks[rows])
+    paid = np.where(ongoing, np.minimum(paid, duration), paid)
+    outcome, reason = classify_outcomes(
+        private, stars, end_reason, h.earnings[rows], h.client_flagged[rows], h.removed[rows],
+        rules, ongoing=ongoing, paid_weeks=paid, last_payment_week=np.full(rows.size, week),
+        week=week,
+    )
+    weight = contract_weights(h.earnings[rows], paid, rules)
+    return week, rows, end, private, outcome, reason, weight
