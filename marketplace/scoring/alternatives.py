@@ -304,6 +304,25 @@ def alternative_scores(
     )
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata); ``x`` without NaN.
+
+    One argsort and a pass over the runs of equal values (about 3 times faster than sorting and
+    searching each value twice); a run at sorted positions first..first+size-1 gets rank
+    (2 first + size + 1) / 2.
+    """
+    order = np.argsort(x, kind="stable")
+    srt = x[order]
+    run_start = np.empty(x.size, bool)
+    run_start[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=run_start[1:])
+    first = np.flatnonzero(run_start)
+    size = np.diff(first, append=x.size)
+    ranks = np.empty(x.size)
+    ranks[order] = np.repeat((2 * first + size + 1) / 2.0, size)
+    return ranks
+
+
 def to_jss_scale(values, reference_jss) -> np.ndarray:
     """Map a 0-100 score onto the distribution of the displayed JSS (quantile mapping).
 
@@ -319,15 +338,7 @@ def to_jss_scale(values, reference_jss) -> np.ndarray:
     if ref.size < 2 or shown.sum() == 0:
         return v.copy()
     x = v[shown]
-    order = np.argsort(x, kind="stable")
-    srt = x[order]
-    start = np.empty(x.size, bool)
-    start[0] = True
-    np.not_equal(srt[1:], srt[:-1], out=start[1:])
-    first = np.flatnonzero(start)
-    size = np.diff(first, append=x.size)
-    pr = np.empty(x.size)
-    pr[order] = np.repeat((first + (size - 1) / 2.0 + 0.5) / x.size, size)  # in (0, 1)
+    pr = (average_ranks(x) - 0.5) / x.size  # percentile ranks in (0, 1), ties averaged
     out = np.full(v.shape, np.nan)
     out[shown] = np.quantile(ref, pr)
     return out
