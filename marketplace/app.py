@@ -94,7 +94,7 @@ MODEL_PARAMS: dict[str, Any] = {
         "type": "SliderInt", "value": _DEFAULTS.weeks, "min": 52, "max": 520, "step": 13,
         "label": "Run length (weeks)"},
     "warm_up_weeks": {
-        "type": "SliderInt", "value": _DEFAULTS.burn_in_weeks, "min": 0, "max": 208, "step": 13,
+        "type": "SliderInt", "value": _DEFAULTS.burn_in_weeks, "min": 0, "max": 416, "step": 13,
         "label": "Burn-in (weeks run before showing)"},
 }
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from marketplace.model import ModelParams
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -206,7 +208,8 @@ def test_dashboard_loads_steps_takes_controls_and_plays(dashboard_url: str, tmp_
             harsh.focus()
             harsh.press("ArrowRight")  # 0.04 -> 0.05: the value in the label follows
             expect(harsh).to_have_attribute("aria-label", "Harsh raters (share of clients): 0.05")
-            expect(page.get_by_text("Run length (weeks): 260", exact=True)).to_be_visible()
+            weeks = f"Run length (weeks): {ModelParams().weeks}"  # the schema's default
+            expect(page.get_by_text(weeks, exact=True)).to_be_visible()
             # the weekly series download: a CSV with one row per week so far
             with page.expect_download() as download_info:
                 page.get_by_role("button", name="Download weekly series (CSV)").click()
