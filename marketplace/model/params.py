@@ -455,25 +455,27 @@ class PlatformParams(_Group):
     # All [A]: Upwork documents that clients are flagged [V], not at which numbers. With
     # flag_clients False they have no effect (nobody is flagged).
     flag_min_contracts: int | None = Field(
-        None, ge=1, description="Contracts with feedback a client needs in the lookback before "
-        "it can be flagged as a harsh rater (override of the rule set's flag_min_contracts, 5 in "
-        "every era; None = the rule set's value; no effect when flag_clients is False). Unit: "
+        None, ge=1, description="Rated contracts a client needs before it can be flagged as a "
+        "harsh rater (counted over the lookback; override of the rule set's "
+        "flag_min_contracts, 5 in every era; None = the rule set's value; no effect when "
+        "flag_clients is False). Unit: "
         "contracts. [A] Upwork publishes no number.")
     flag_min_negative_share: float | None = Field(
-        None, ge=0.0, le=1.0, description="Share of a client's feedback in the lookback that "
-        "must be negative for it to be flagged as a harsh rater (override of the rule set's "
+        None, ge=0.0, le=1.0, description="Negative share of a client's feedback that flags it "
+        "as a harsh rater (over the lookback; override of the rule set's "
         "flag_min_negative_share, 0.6 in every era; None = the rule set's value; no effect when "
         "flag_clients is False). Unit: share of contracts with feedback. [A] Upwork: 'a "
         "significant amount of bad feedback' [V], no number.")
     flag_lookback_weeks: int | None = Field(
-        None, ge=1, description="Weeks of feedback (given and received) that flagging looks "
-        "back over (override of the rule set's flag_lookback_weeks, 104 in every era; None = "
+        None, ge=1, description="Weeks of feedback that flagging looks back over (given and "
+        "received; override of the rule set's flag_lookback_weeks, 104 in every era; None = "
         "the rule set's value; no effect when flag_clients is False). Unit: weeks. [A] the "
         "JSS's own 24-month window.")
     flag_min_ratings: int | None = Field(
-        None, ge=1, description="Ratings by freelancers a client needs in the lookback before "
-        "it can be flagged as poorly rated (override of the rule set's flag_min_ratings, 5 in "
-        "every era; None = the rule set's value; no effect when flag_clients is False). Unit: "
+        None, ge=1, description="Freelancer ratings a client needs before it can be flagged "
+        "as poorly rated (counted over the lookback; override of the rule set's "
+        "flag_min_ratings, 5 in every era; None = the rule set's value; no effect when "
+        "flag_clients is False). Unit: "
         "ratings. [A] Upwork publishes no number.")
     flag_max_mean_rating: float | None = Field(
         None, ge=1.0, le=5.0, description="Mean rating by freelancers at or below which a client "
