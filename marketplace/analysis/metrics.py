@@ -854,7 +854,9 @@ def _newcomers(final: pd.DataFrame, start: float, notes: _Notes) -> dict[str, fl
 
 
 def _rules_for(params: Any) -> Any:
-    """The scoring RuleSet a run used: `params.rules` with `params.platform.removal_perk`."""
+    """The scoring RuleSet a run used: `params.rules` with `params.platform.removal_perk` and
+    the flagging thresholds the platform parameters override (as the model builds it)."""
+    from marketplace.model.params import PlatformParams
     from marketplace.scoring import get_rules
     from marketplace.scoring.rules import DEFAULT_RULES
 
@@ -862,6 +864,10 @@ def _rules_for(params: Any) -> Any:
     perk = _param(params, "platform.removal_perk")
     if perk is not None:
         overrides["removal_perk"] = bool(perk)
+    for name in PlatformParams.FLAG_THRESHOLD_FIELDS:
+        value = _param(params, f"platform.{name}")
+        if value is not None:
+            overrides[name] = value
     return get_rules(_param(params, "rules", DEFAULT_RULES), **overrides)
 
 

@@ -212,12 +212,7 @@ class MarketplaceModel(mesa.Model):
         if overrides:
             params = params.with_overrides(overrides)
         self.p = params
-        overrides_rules = {}
-        if params.platform.removal_perk is not None:
-            overrides_rules["removal_perk"] = params.platform.removal_perk
-        if not params.platform.flag_clients:
-            overrides_rules["client_flagging"] = False
-        self.rules = scoring.get_rules(params.rules, **overrides_rules)
+        self.rules = scoring.get_rules(params.rules, **params.platform.rule_overrides())
         self._window_sums = (scoring.WindowSums(self.rules) if jss_engine == "incremental"
                              and scoring.WindowSums.supports(self.rules) else None)
         self.snapshot_every_weeks = int(snapshot_every_weeks)

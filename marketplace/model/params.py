@@ -450,6 +450,38 @@ class PlatformParams(_Group):
         "feedback from JSS (False switches flagging off).")
     removal_perk: bool | None = Field(
         None, description="Top Rated feedback-removal perk; None = the rule set's default.")
+    # --- flagging thresholds (ODD 7.1.6): optional overrides of the rule set's numbers, so a
+    # sweep or sensitivity study can vary them; None keeps the rule set's value (bit-identical).
+    # All [A]: Upwork documents that clients are flagged [V], not at which numbers. With
+    # flag_clients False they have no effect (nobody is flagged).
+    flag_min_contracts: int | None = Field(
+        None, ge=1, description="Rated contracts a client needs before it can be flagged as a "
+        "harsh rater (counted over the lookback; override of the rule set's "
+        "flag_min_contracts, 5 in every era; None = the rule set's value; no effect when "
+        "flag_clients is False). Unit: "
+        "contracts. [A] Upwork publishes no number.")
+    flag_min_negative_share: float | None = Field(
+        None, ge=0.0, le=1.0, description="Negative share of a client's feedback that flags it "
+        "as a harsh rater (over the lookback; override of the rule set's "
+        "flag_min_negative_share, 0.6 in every era; None = the rule set's value; no effect when "
+        "flag_clients is False). Unit: share of contracts with feedback. [A] Upwork: 'a "
+        "significant amount of bad feedback' [V], no number.")
+    flag_lookback_weeks: int | None = Field(
+        None, ge=1, description="Weeks of feedback that flagging looks back over (given and "
+        "received; override of the rule set's flag_lookback_weeks, 104 in every era; None = "
+        "the rule set's value; no effect when flag_clients is False). Unit: weeks. [A] the "
+        "JSS's own 24-month window.")
+    flag_min_ratings: int | None = Field(
+        None, ge=1, description="Freelancer ratings a client needs before it can be flagged "
+        "as poorly rated (counted over the lookback; override of the rule set's "
+        "flag_min_ratings, 5 in every era; None = the rule set's value; no effect when "
+        "flag_clients is False). Unit: "
+        "ratings. [A] Upwork publishes no number.")
+    flag_max_mean_rating: float | None = Field(
+        None, ge=1.0, le=5.0, description="Mean rating by freelancers at or below which a client "
+        "is flagged as poorly rated (override of the rule set's flag_max_mean_rating, 2.5 in "
+        "every era; None = the rule set's value; no effect when flag_clients is False). Unit: "
+        "stars (1-5). [A] Upwork: 'a very low FL feedback rating' [V], no number.")
     freelancer_rating_noise_sd: float = Field(
         0.5, ge=0, description="Standard deviation of a freelancer's 1-5 star rating of a client "
         "around what the client did in the contract. Unit: stars.")
@@ -502,6 +534,25 @@ class PlatformParams(_Group):
     rating_penalty_dispute: float = Field(
         1.5, ge=0, description="Stars taken off when the contract ended in a dispute. Unit: "
         "stars.")
+
+    #: Platform fields that override the rule-set field of the same name when not None.
+    FLAG_THRESHOLD_FIELDS: ClassVar[tuple[str, ...]] = (
+        "flag_min_contracts", "flag_min_negative_share", "flag_lookback_weeks",
+        "flag_min_ratings", "flag_max_mean_rating")
+
+    def rule_overrides(self) -> dict[str, Any]:
+        """The rule-set fields these parameters override (``scoring.get_rules(name, **...)``):
+        the removal perk and flagging thresholds when set, client flagging when switched off."""
+        out: dict[str, Any] = {}
+        if self.removal_perk is not None:
+            out["removal_perk"] = self.removal_perk
+        if not self.flag_clients:
+            out["client_flagging"] = False
+        for name in self.FLAG_THRESHOLD_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
 
 
 class ModelParams(_Group):
