@@ -375,3 +375,14 @@ def test_swept_values_valid_together_are_not_refused_one_at_a_time(tmp_path):
     raw = {**GOOD, "sweep": {"zip": {"weeks": [30, 40], "burn_in_weeks": [10, 35]}}}
     result = CliRunner().invoke(app, ["validate", str(write(tmp_path, raw))])
     assert result.exit_code == 0, result.output
+
+
+def test_a_bad_field_does_not_invent_a_burn_in_clash_with_the_defaults(tmp_path):
+    # weeks 100 with burn-in 50 is fine together; checked alone against the default burn-in it
+    # would clash, and the old per-key check reported that clash as a second, false problem
+    raw = {**GOOD, "model": {"n_freelancers": 40, "weeks": 100, "burn_in_weeks": 50,
+                             "clients.rater_mix.dishonest": 1.5}}
+    result = CliRunner().invoke(app, ["validate", str(write(tmp_path, raw))])
+    assert result.exit_code == 2
+    assert "clients.rater_mix.dishonest" in result.output
+    assert "burn_in_weeks" not in result.output, result.output

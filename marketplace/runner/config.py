@@ -617,15 +617,25 @@ def _resolve_base(block: Mapping[str, Any], problems: list[tuple[str, str]]) -> 
     try:  # also check the known keys, so that every problem is reported at once
         params = defaults.with_overrides(known_flat) if known_flat else defaults
     except Exception as exc:  # the schema's own message, located under model.
-        # the schema stops at its first error: try each key alone so that every bad one is named
-        alone: list[tuple[str, str]] = []
+        # the schema stops at its first error: try each key alone so that every bad one is named.
+        # Alone means on top of the block's own run length: weeks 208 checked against the default
+        # burn-in (260) would report a clash the config does not have.
+        found: list[tuple[str, str]] = []
+        run_length = {p: v for p, v in known_flat.items() if p in ("weeks", "burn_in_weeks")}
+        base = defaults
+        try:
+            base = defaults.with_overrides(run_length) if run_length else defaults
+        except Exception as clash:
+            found.extend(_override_problems(clash, "model", run_length))
         for path, value in known_flat.items():
+            if path in run_length:
+                continue
             try:
-                defaults.with_overrides({path: value})
+                base.with_overrides({path: value})
             except Exception as one:
-                alone.extend(p for p in _override_problems(one, "model", {path: value})
-                             if p not in alone)
-        problems.extend(alone or _override_problems(exc, "model", known_flat))
+                found.extend(p for p in _override_problems(one, "model", {path: value})
+                             if p not in found)
+        problems.extend(found or _override_problems(exc, "model", known_flat))
         return None
     return params if ok else None
 
