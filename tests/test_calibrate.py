@@ -132,6 +132,7 @@ def test_a_failing_run_is_reported_and_the_finished_ones_are_kept(tmp_path):
     ({"budget": {"lhs_points": 0}}, "budget.lhs_points"),
     ({"model": {"n_freelancers": -5}}, "model"),
     ({"colour": "red"}, "colour"),
+    ({"objective": "closest"}, "objective"),
 ])
 def test_bad_config_exits_2_naming_the_field(tmp_path, change, field):
     path = _write(tmp_path, {**GOOD, **change})
@@ -187,3 +188,35 @@ def test_top_rated_plus_bar_by_category_and_single():
     _, plus_high = _plus_share({"platform.large_contract_bar_mix.30000": 1.0})
     assert plus_high < plus_single <= plus_low
     assert ModelParams().platform.top_rated_plus_bar == "by_category"
+
+
+def test_range_objective_costs_only_the_distance_outside_the_range_plus_a_small_pull():
+    from marketplace.analysis.facts import RANGE_TARGET_PULL, checks_by_metric, objective
+
+    _, check = checks_by_metric()["proposals_per_job"]  # range 20-50, target 30
+    weights = {"proposals_per_job": 1.0}
+    inside = objective({"proposals_per_job": check.low + 1}, weights, kind="range")
+    assert inside == pytest.approx(
+        RANGE_TARGET_PULL * ((check.low + 1 - check.target) / check.scale) ** 2)
+    # inside the range, a point nearer the edge costs less than under the target objective
+    assert inside < objective({"proposals_per_job": check.low + 1}, weights)
+    below = objective({"proposals_per_job": check.low - 3}, weights, kind="range")
+    assert below == pytest.approx((3 / check.scale) ** 2 + RANGE_TARGET_PULL
+                                  * ((check.low - 3 - check.target) / check.scale) ** 2)
+    # a point just outside costs more than one just inside, although it is nearer no target
+    _, hires = checks_by_metric()["hires_per_proposal_excl_rehires"]  # 0.01-0.05, target 0.02
+    assert hires.low < 0.0105 < hires.target and hires.target > 0.0115
+    w2 = {"proposals_per_job": 1.0, "hires_per_proposal_excl_rehires": 1.0}
+    edge_in = {"proposals_per_job": 21.0, "hires_per_proposal_excl_rehires": 0.0105}
+    edge_out = {"proposals_per_job": 19.0, "hires_per_proposal_excl_rehires": 0.0115}
+    assert objective(edge_in, w2, kind="range") < objective(edge_out, w2, kind="range")
+    with pytest.raises(ValueError, match="objective"):
+        objective(edge_in, w2, kind="closest")
+
+
+def test_the_objective_is_in_the_hash_only_when_it_is_not_the_default():
+    target = parse_calibration_config(GOOD)
+    explicit = parse_calibration_config({**GOOD, "objective": "target"})
+    ranged = parse_calibration_config({**GOOD, "objective": "range"})
+    assert target.config_hash() == explicit.config_hash() != ranged.config_hash()
+    assert ranged.objective == "range"

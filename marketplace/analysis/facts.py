@@ -634,13 +634,25 @@ def print_facts(table: pd.DataFrame, title: str = "Stylized facts") -> None:
 # ----------------------------------------------------------------------------- calibration
 
 
-def objective(means: Mapping[str, float], weights: Mapping[str, float],
-              facts: Sequence[Fact] | None = None) -> float:
-    """Method-of-simulated-moments distance: sum of weight x ((mean - target) / scale)^2.
+OBJECTIVES = ("target", "range")
+RANGE_TARGET_PULL = 0.05
+"""Under the "range" objective, the share of the target term kept inside the range: it breaks
+ties between points that are all inside (prefer the one nearer the target, away from the edges)."""
 
-    `means` maps each weighted metric to its mean over the replications of one candidate; a NaN
-    moment costs a large penalty (1e6 x weight) so the search moves away from it.
+
+def objective(means: Mapping[str, float], weights: Mapping[str, float],
+              facts: Sequence[Fact] | None = None, *, kind: str = "target") -> float:
+    """Method-of-simulated-moments distance over the weighted metrics.
+
+    ``kind="target"``: sum of weight x ((mean - target) / scale)^2, the classic distance to each
+    calibration target. ``kind="range"``: sum of weight x ((distance outside [low, high]) /
+    scale)^2 + RANGE_TARGET_PULL x the target term: what the validation verdict asks (inside the
+    range), so two targets that pull against each other (30 proposals per post and 2% hires per
+    proposal) do not drag the fit outside both ranges. A NaN moment costs a large penalty
+    (1e6 x weight) so the search moves away from it.
     """
+    if kind not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {kind!r}")
     index = checks_by_metric(facts)
     total = 0.0
     for metric, w in weights.items():
@@ -648,8 +660,15 @@ def objective(means: Mapping[str, float], weights: Mapping[str, float],
         value = means.get(metric, math.nan)
         if value is None or not math.isfinite(value):
             total += 1e6 * w
-        else:
-            total += w * ((value - check.target) / check.scale) ** 2
+            continue
+        to_target = ((value - check.target) / check.scale) ** 2
+        if kind == "target":
+            total += w * to_target
+            continue
+        low = -math.inf if check.low is None else check.low
+        high = math.inf if check.high is None else check.high
+        outside = max(low - value, 0.0, value - high)
+        total += w * ((outside / check.scale) ** 2 + RANGE_TARGET_PULL * to_target)
     return float(total)
 
 

@@ -3,8 +3,10 @@
 Method of simulated moments with common random numbers: every candidate parameter point is run
 with the same `replications` seeds (replication r gets `run_seed(seed, 0, r)` at every point), so
 the objective's differences between points come from the parameters, not from the draws. The
-objective is `facts.objective`: the sum over the chosen fact checks of weight x ((mean over the
-replications - target) / scale)^2, with each check's target and scale from
+objective is `facts.objective`: with `objective: target` (the default) the sum over the chosen
+fact checks of weight x ((mean over the replications - target) / scale)^2; with `objective: range`
+the distance outside each check's [low, high] range takes the place of the distance to the target
+(plus a small pull to the target to break ties inside), each check's range, target and scale from
 `marketplace/analysis/facts.yaml`.
 
 Search: a Latin hypercube (scipy.stats.qmc, seeded) over the parameter box, then Nelder-Mead
@@ -57,8 +59,8 @@ EVALUATIONS_FILE = "evaluations.jsonl"
 STATE_FILE = "calibration.json"
 SNAPSHOT_EVERY_WEEKS = 52
 """Freelancer snapshots of a calibration run (the facts need only the final one)."""
-TOP_KEYS = {"name", "description", "model", "parameters", "facts", "replications", "seed",
-            "budget"}
+TOP_KEYS = {"name", "description", "model", "parameters", "facts", "objective", "replications",
+            "seed", "budget"}
 BUDGET_KEYS = {"lhs_points", "local_evaluations"}
 
 
@@ -76,6 +78,7 @@ class CalibrationConfig:
     lhs_points: int
     local_evaluations: int
     integer_parameters: tuple[str, ...] = field(default=())
+    objective: str = "target"
 
     def base_params(self):
         from marketplace.model.params import ModelParams
@@ -90,6 +93,8 @@ class CalibrationConfig:
 
     def config_hash(self) -> str:
         d = self.to_dict()
+        if d["objective"] == "target":  # the default: older configs keep their hash
+            d.pop("objective")
         d.pop("description")
         d.pop("lhs_points")  # a larger budget may resume a smaller one
         d.pop("local_evaluations")
@@ -190,6 +195,13 @@ def parse_calibration_config(raw: Any, source: str | None = None) -> Calibration
                 problems.append((where, f"weight must be a number > 0, got {weight!r}"))
             else:
                 facts[str(metric)] = float(weight)
+    from marketplace.analysis.facts import OBJECTIVES
+
+    objective_kind = raw.get("objective", "target")
+    if objective_kind not in OBJECTIVES:
+        problems.append(("objective", f"must be one of {', '.join(OBJECTIVES)} (distance to "
+                                      f"each target, or outside each range), got "
+                                      f"{objective_kind!r}"))
     replications = raw.get("replications", 3)
     if not isinstance(replications, int) or isinstance(replications, bool) or replications < 1:
         problems.append(("replications", f"must be a whole number >= 1, got {replications!r}"))
@@ -216,7 +228,8 @@ def parse_calibration_config(raw: Any, source: str | None = None) -> Calibration
     return CalibrationConfig(
         name=str(name), description=str(raw.get("description") or "").strip(),
         model=_flatten(model), parameters=parameters, facts=facts, replications=replications,
-        seed=seed, lhs_points=lhs, local_evaluations=local, integer_parameters=tuple(integers))
+        seed=seed, lhs_points=lhs, local_evaluations=local, integer_parameters=tuple(integers),
+        objective=str(objective_kind))
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -424,7 +437,7 @@ def calibrate(cfg: CalibrationConfig, out_dir: str | Path, *, workers: int | Non
 
         def record(stage: str, point: dict[str, Any], values: dict[str, list[float]]) -> float:
             means = {m: _nanmean(v) for m, v in values.items()}
-            obj = objective(means, cfg.facts)
+            obj = objective(means, cfg.facts, kind=cfg.objective)
             records.append({"evaluation": len(records), "stage": stage, **point,
                             "objective": obj, **means})
             if obj < best["objective"]:
@@ -522,7 +535,7 @@ def _write_outputs(cfg: CalibrationConfig, result: CalibrationResult) -> None:
     result.fit.to_parquet(out / "fit.parquet", index=False)
     result.evaluations.to_parquet(out / "evaluations.parquet", index=False)
     lines = [f"# Calibration {cfg.name}", "",
-             f"Objective {result.objective:.4g} after {result.n_points} points "
+             f"Objective ({cfg.objective}) {result.objective:.4g} after {result.n_points} points "
              f"({cfg.replications} replications each, common seeds from root {cfg.seed}).", "",
              "| parameter | low | high | fitted |", "|---|---|---|---|"]
     for p, (lo, hi) in cfg.parameters.items():
