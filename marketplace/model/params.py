@@ -159,7 +159,7 @@ class FreelancerParams(_Group):
         5, ge=1, description="Largest number of concurrent contracts; each freelancer's capacity "
         "is drawn uniformly from 1..capacity_max at entry. Unit: contracts.")
     proposals_per_week: float = Field(
-        3.0, ge=0, description="Mean proposals (Poisson) a freelancer with free capacity sends "
+        2.37, ge=0, description="Mean proposals (Poisson) a freelancer with free capacity sends "
         "per week, before the Connects budget caps it. Unit: proposals/week.")
     connects_per_month: float = Field(
         60.0, ge=0, description="Connects added to each freelancer's balance every 4 weeks "
@@ -294,7 +294,7 @@ class ClientUtilityParams(_Group):
         0.5, ge=0, description="Scale of the Gumbel taste shock per proposal (0 = deterministic "
         "choice). Unit: utility.")
     reservation_utility: float = Field(
-        6.23, description="Utility of hiring no one, relative to the market: the best visible "
+        6.07, description="Utility of hiring no one, relative to the market: the best visible "
         "proposal must beat this plus the score utility of the average freelancer on the "
         "platform (public_profile_weight x w(p) x score_scale x mean S/100), so score_scale "
         "changes whom clients hire, not how often. Unit: utility.")
@@ -343,7 +343,7 @@ class ClientParams(_Group):
         "not serious, hired off-platform, project cancelled). Unit: probability.", 0.55)
     rehire_prob: float = _probability(
         "Probability that a client with a freelancer it was happy with offers the new job to "
-        "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.19)
+        "that freelancer directly (if available), skipping proposals. Unit: probability.", 0.118)
     budget_shortfall_rate: float = _probability(
         "Weekly probability that a running contract ends early because the client's budget ran "
         "out (unrelated to the freelancer). Unit: probability per contract-week.", 0.01)
@@ -423,17 +423,19 @@ class LargeContractBarMix(_Mix):
 
     Upwork sets the bar by category [V]: "$5,000 ... others $20,000 or $30,000" (Upwork staff);
     Engineering & Architecture $5,000 and Sales & Marketing $10,000 (moderator); writers and
-    designers report $5,000 [S]. The shares of categories are an assumption [A].
+    designers report $5,000 [S]. The categories' shares are not published: the $5,000 share is
+    calibrated to Top Rated Plus at 2-4% of active freelancers (results/calibration/
+    default_calibration), the rest is split equally [A].
     """
 
     _mix_name: ClassVar[str] = "platform.large_contract_bar_mix"
-    usd5000: float = Field(0.4, ge=0, le=1, alias="5000",
+    usd5000: float = Field(0.06, ge=0, le=1, alias="5000",
                            description="Share whose category's large contract is $5,000.")
-    usd10000: float = Field(0.2, ge=0, le=1, alias="10000",
+    usd10000: float = Field(0.3134, ge=0, le=1, alias="10000",
                             description="Share whose category's large contract is $10,000.")
-    usd20000: float = Field(0.2, ge=0, le=1, alias="20000",
+    usd20000: float = Field(0.3133, ge=0, le=1, alias="20000",
                             description="Share whose category's large contract is $20,000.")
-    usd30000: float = Field(0.2, ge=0, le=1, alias="30000",
+    usd30000: float = Field(0.3133, ge=0, le=1, alias="30000",
                             description="Share whose category's large contract is $30,000.")
 
     def bars_usd(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
