@@ -655,18 +655,49 @@ def score_validity_by_week(by_week: pd.DataFrame, metric: str = "spearman_qualit
 
 
 def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 150) -> list[Path]:
-    """Write `<stem>.png` and `<stem>.pdf` (each written to a temporary file, then renamed)."""
+    """Write `<stem>.png` and `<stem>.pdf` (each written to a temporary file, then renamed).
+
+    The figure is laid out once (constrained layout and the tight bounding box, measured with the
+    PNG renderer at `dpi`, exactly as `savefig(bbox_inches="tight")` does for the PNG) and both
+    files are drawn from that layout: matplotlib would otherwise lay it out again for each format,
+    which was half the time of `marketplace report`. The PNG is byte-identical to saving it alone;
+    the PDF's margins follow the PNG's text metrics (within a fraction of a point).
+    """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for ext in ("png", "pdf"):
-        final = stem.with_name(f"{stem.name}.{ext}")
-        tmp = stem.with_name(f".{stem.name}.tmp-{os.getpid()}.{ext}")
-        with mpl.rc_context(STYLE):
-            fig.savefig(tmp, dpi=dpi, format=ext, metadata=_metadata(ext))
-        os.replace(tmp, final)
-        written.append(final)
+    with mpl.rc_context(STYLE):
+        bbox = _layout_once(fig, dpi)
+        engine = fig.get_layout_engine()
+        fig.set_layout_engine(None)  # laid out above: savefig must not lay it out again
+        try:
+            for ext in ("png", "pdf"):
+                final = stem.with_name(f"{stem.name}.{ext}")
+                tmp = stem.with_name(f".{stem.name}.tmp-{os.getpid()}.{ext}")
+                fig.savefig(tmp, dpi=dpi, format=ext, metadata=_metadata(ext), bbox_inches=bbox)
+                os.replace(tmp, final)
+                written.append(final)
+        finally:
+            fig.set_layout_engine(engine)
     return written
+
+
+def _layout_once(fig: Figure, dpi: int) -> Any:
+    """Run the figure's layout engine with the Agg (PNG) renderer at `dpi` and return the tight
+    bounding box in inches, padded by `savefig.pad_inches`: the steps `savefig` takes before it
+    draws a PNG with `bbox_inches="tight"`, done once for every format."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    original_canvas, original_dpi = fig.canvas, fig.dpi
+    try:
+        fig.dpi = dpi
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        with renderer._draw_disabled():  # layout only, nothing rendered
+            fig.draw(renderer)
+        return fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
+    finally:
+        fig.set_canvas(original_canvas)
+        fig.dpi = original_dpi
 
 
 def _metadata(ext: str) -> dict[str, Any]:
