@@ -91,6 +91,8 @@ class _Context:
     seed: int = 0
     _sensitivity: Any = None
     _robustness: Any = None
+    _aggregate_rows: dict[tuple[Any, ...], int] | None = None  # see _agg_row
+    _runs_by_label: dict[str, pd.DataFrame] = field(default_factory=dict)  # see _runs_of
 
     @property
     def sensitivity_spec(self) -> dict[str, Any] | None:
@@ -305,14 +307,31 @@ _cell = format_estimate
 
 
 def _agg_row(ctx: _Context, combo_index: int, metric: str) -> pd.Series | None:
+    """The aggregate row of a metric in one combination (None when the aggregate has none).
+
+    The report asks for hundreds of rows; they are found through an index of the aggregate built
+    once (metric and swept values -> first row), not by filtering the table each time."""
+    if ctx._aggregate_rows is None:
+        index: dict[tuple[Any, ...], int] = {}
+        columns = [ctx.aggregate["metric"], *(ctx.aggregate[p] for p in ctx.by)]
+        for position, key in enumerate(zip(*columns, strict=True)):
+            index.setdefault(_row_key(key), position)
+        ctx._aggregate_rows = index
     combo = ctx.combos.iloc[combo_index]
-    rows = ctx.aggregate.loc[ctx.aggregate["metric"] == _agg_name(metric)]
-    if rows.empty and metric != _agg_name(metric):  # an aggregate built before p-value shares
-        return None
-    for p in ctx.by:
-        value = combo[p]
-        rows = rows.loc[rows[p].isna()] if _isna(value) else rows.loc[rows[p] == value]
-    return rows.iloc[0] if len(rows) else None
+    position = ctx._aggregate_rows.get(
+        _row_key((_agg_name(metric), *(combo[p] for p in ctx.by))))
+    return None if position is None else ctx.aggregate.iloc[position]
+
+
+class _Missing:
+    """Stands for a missing swept value in an index key (NaN never equals itself)."""
+
+
+_MISSING = _Missing()
+
+
+def _row_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_MISSING if _isna(v) or v is pd.NA else v for v in values)
 
 
 def _isna(value: Any) -> bool:
@@ -321,7 +340,9 @@ def _isna(value: Any) -> bool:
 
 def _runs_of(ctx: _Context, combo_index: int) -> pd.DataFrame:
     label = ctx.combos.iloc[combo_index]["combo"]
-    return ctx.summary.loc[ctx.summary["combo"] == label]
+    if label not in ctx._runs_by_label:
+        ctx._runs_by_label[label] = ctx.summary.loc[ctx.summary["combo"] == label]
+    return ctx._runs_by_label[label]
 
 
 def _sentence(ctx: _Context, combo_index: int, metric: str) -> str | None:
