@@ -696,16 +696,19 @@ def save_figure(fig: Figure, path_stem: str | Path, dpi: int = 150) -> list[Path
 
 def _layout_once(fig: Figure, dpi: int) -> Any:
     """Run the figure's layout engine with the Agg (PNG) renderer at `dpi` and return the tight
-    bounding box in inches, padded by `savefig.pad_inches`: the steps `savefig` takes before it
-    draws a PNG with `bbox_inches="tight"`, done once for every format."""
+    bounding box in inches, padded by `savefig.pad_inches`: what `savefig(bbox_inches="tight")`
+    computes before it draws a PNG, done once for every format. (savefig also draws the figure
+    without rendering first; the layout and the box come out the same without that pass, which
+    tests/test_analysis_report.py checks on the PNG bytes.)"""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     original_canvas, original_dpi = fig.canvas, fig.dpi
     try:
         fig.dpi = dpi
         renderer = FigureCanvasAgg(fig).get_renderer()
-        with renderer._draw_disabled():  # layout only, nothing rendered
-            fig.draw(renderer)
+        engine = fig.get_layout_engine()
+        if fig.axes and engine is not None:
+            engine.execute(fig)
         return fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
     finally:
         fig.set_canvas(original_canvas)
