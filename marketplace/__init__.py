@@ -8,9 +8,17 @@ Layers (each imports only the ones above it):
     marketplace.cli / app / results   command line, dashboard, loading results in notebooks
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("jss-market")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+
+def __getattr__(name: str) -> Any:
+    """``marketplace.__version__``, read from the installed metadata on first use (importing
+    importlib.metadata costs about 0.1 s of every command's start-up, ``--help`` included)."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("jss-market")
+        except PackageNotFoundError:  # running from a source tree without installation
+            return "0.0.0+unknown"
+    raise AttributeError(f"module 'marketplace' has no attribute {name!r}")

@@ -130,3 +130,44 @@ def test_p_values_are_summarised_as_share_of_runs_below_005():
     assert share.loc[0, "mean"] == pytest.approx(2 / 3) and share.loc[0, "n"] == 3
     assert share.loc[1, "mean"] == pytest.approx(1 / 4) and share.loc[1, "n"] == 4
     assert share["ci_low"].isna().all()
+
+
+def test_bootstrap_interval_is_scipy_bootstrap_bit_for_bit():
+    """aggregate computes scipy.stats.bootstrap's interval itself (no scipy.stats import); the
+    floats must be scipy's: BCa and percentile of a mean, percentile of a difference of means,
+    on smooth, tied, skewed, outlier and degenerate samples."""
+    import warnings
+
+    from scipy import stats
+
+    from marketplace.analysis.aggregate import _bootstrap_interval
+
+    def scipy_ci(samples, statistic, method, seed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap(samples, statistic, confidence_level=0.95, n_resamples=2000,
+                                  method=method, vectorized=True,
+                                  rng=np.random.default_rng(seed))
+        return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+    def difference(u, v, axis=-1):
+        return np.mean(v, axis=axis) - np.mean(u, axis=axis)
+
+    def same(a, b):
+        return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
+
+    rng = np.random.default_rng(11)
+    cases = [np.ones(6), np.array([1.0, 2.0])]
+    for i in range(150):
+        n = int(rng.integers(2, 40))
+        cases.append([rng.normal(size=n), rng.integers(0, 3, n).astype(float),
+                      rng.lognormal(size=n) * 1e6, np.r_[np.zeros(n - 1), 1.0],
+                      rng.uniform(size=n).round(2)][i % 5])
+    for i, x in enumerate(cases):
+        seed = (int(rng.integers(1 << 30)), i)
+        for method in ("BCa", "percentile"):
+            ours = _bootstrap_interval((x,), 0.95, 2000, method, np.random.default_rng(seed))
+            assert same(ours, scipy_ci((x,), np.mean, method, seed)), (method, x)
+        y = rng.normal(size=int(rng.integers(2, 30)))
+        ours = _bootstrap_interval((x, y), 0.95, 2000, "percentile", np.random.default_rng(seed))
+        assert same(ours, scipy_ci((x, y), difference, "percentile", seed)), x

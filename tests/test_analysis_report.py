@@ -152,6 +152,44 @@ def test_each_figure_function_returns_a_figure(results, tmp_path):
     assert "(0-1)" in figures["hexbin"].axes[0].get_ylabel()
 
 
+def test_wls_line_is_statsmodels_wls_bit_for_bit():
+    """The RD plot's fit no longer imports statsmodels; its numbers must not move."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(3, 300))
+        x = rng.normal(size=n) * rng.uniform(0.1, 30.0)
+        y = rng.normal(size=n)
+        w = rng.uniform(0.0, 1.0, n)
+        expected = sm.WLS(y, sm.add_constant(x), weights=w).fit().params
+        assert np.array_equal(F.wls_line(x, y, w), expected)
+
+
+def test_save_figure_png_is_what_savefig_tight_writes(results, tmp_path):
+    """save_figure lays a figure out once for both formats; the PNG must be the very file a
+    plain `savefig(bbox_inches="tight")` writes, and the figure keeps its layout engine."""
+    import matplotlib as mpl
+
+    summary = pd.read_parquet(results / "summary.parquet")
+    agg = aggregate_summary(summary, [SWEPT])
+    for name, build in (
+        ("sweep", lambda: F.parameter_sweep(agg, SWEPT, ["spearman_jss_quality", "rd_jump_90"])),
+        ("hexbin", lambda: F.jss_quality_hexbin(
+            pd.read_parquet(results / "freelancer_sample.parquet"))),
+    ):
+        reference = build()
+        with mpl.rc_context(F.STYLE):
+            reference.savefig(tmp_path / f"{name}_ref.png", dpi=150, format="png",
+                              metadata=F._metadata("png"), bbox_inches="tight")
+        fig = build()
+        engine = fig.get_layout_engine()
+        png, pdf = F.save_figure(fig, tmp_path / name)
+        assert png.read_bytes() == (tmp_path / f"{name}_ref.png").read_bytes(), name
+        assert pdf.read_bytes().startswith(b"%PDF")
+        assert fig.get_layout_engine() is engine
+
+
 def test_parameters_varied_together_and_an_older_summary(results, tmp_path):
     """A zip design (two swept columns, each naming the combination) gets one combination
     figure and a first-vs-last contrast; a summary lacking a newer metric still reports."""

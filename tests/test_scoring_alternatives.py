@@ -272,3 +272,21 @@ def test_debiased_moves_less_than_jss_when_one_dishonest_client_is_added():
     drop_deb = before.score("debiased")[0] - after.score("debiased")[0]
     assert drop_jss > 5  # 10 successes and a negative: 100 -> 81.8
     assert 0 <= drop_deb < drop_jss / 3
+
+
+def test_beta_lower_bound_is_betaincinv_of_every_element():
+    """beta_lower_bound computes each distinct (successes, failures) pair once; every element
+    must still be scipy's betaincinv of that element, bit for bit (NaN, -0.0 and inf included)."""
+    from scipy.special import betaincinv
+
+    from marketplace.scoring.alternatives import beta_lower_bound
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 6, (40, 7)) + rng.choice([0.0, 0.5, 0.25], (40, 7))
+    b = rng.integers(0, 4, (40, 7)) + rng.choice([0.0, 0.5], (40, 7))
+    a[0, :3] = [np.nan, -0.0, np.inf]
+    for level in (0.9, 0.95):
+        ours, scipys = beta_lower_bound(a, b, level), betaincinv(a, b, 1 - level)
+        assert ours.shape == scipys.shape
+        assert np.array_equal(ours.view(np.int64), scipys.view(np.int64))
+    assert beta_lower_bound(np.array([]), np.array([]), 0.9).shape == (0,)

@@ -38,6 +38,7 @@ from marketplace.analysis.columns import numeric as _num
 from marketplace.analysis.columns import param as _param
 from marketplace.analysis.facts import FACT_METRIC_INFO, FACT_METRIC_NAMES, fact_metrics
 from marketplace.analysis.policy import POLICY_METRIC_INFO, POLICY_METRIC_NAMES
+from marketplace.analysis.sections import HISTORY_BAND_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,6 @@ MIN_GROUP = 2
 """Fewest freelancers in a group for a mean / Cohen's d / AUC."""
 MIN_RD_SIDE = 20
 """Fewest scored freelancers within 20 points on each side of 90 before rdrobust/rddensity run."""
-
-HISTORY_BAND_COLUMNS = {
-    "2-4": "jss_drop_after_one_negative_2_4",
-    "5-9": "jss_drop_after_one_negative_5_9",
-    "10-19": "jss_drop_after_one_negative_10_19",
-    "20+": "jss_drop_after_one_negative_20plus",
-}
 
 FORCE_METRICS: tuple[str, ...] = (
     "chaser_jss_premium",

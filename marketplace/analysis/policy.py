@@ -39,6 +39,7 @@ import pandas as pd
 
 from marketplace.analysis.columns import numeric as _num
 from marketplace.analysis.columns import param as _param
+from marketplace.analysis.sections import POLICY_TABLE_METRICS  # noqa: F401 (public here)
 
 SCORE_KEYS: tuple[str, ...] = ("jss", "bayes", "wilson", "epp", "debiased", "jss_interval")
 """Column suffix of each score (``marketplace.scoring.SCORE_CHOICES`` with ``-`` -> ``_``)."""
@@ -83,25 +84,6 @@ POLICY_METRIC_INFO: dict[str, tuple[str, str, str]] = {
     "platform_fees_usd": ("platform fees (USD)", "Freelancer fees the platform kept in the "
                           "analysed period, net of fees returned with refunds (USD).", ",.0f"),
 }
-
-POLICY_TABLE_METRICS: tuple[str, ...] = (
-    # informativeness
-    "spearman_quality_market", "auc_top_quartile_market", "p_above_beats_below_market",
-    # what clients get
-    "mean_quality_hired", "mean_delivered_quality", "refunds_usd",
-    # newcomers
-    "newcomer_never_hired_share", "first_hire_weeks_median", "newcomers_admitted_market",
-    # concentration
-    "gini_jobs", "gini_earnings", "top10_earnings_share",
-    # volatility
-    "drop_one_liar_market", "volatility_market",
-    # platform
-    "platform_fees_usd",
-)
-"""Columns of the policy table (issue 14 item 5) and the report's policy section."""
-
-
-
 
 def _codes(series: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series):

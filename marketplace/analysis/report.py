@@ -33,8 +33,15 @@ import numpy as np
 import pandas as pd
 
 from marketplace.analysis import sensitivity as SA
-from marketplace.analysis.metrics import HISTORY_BAND_COLUMNS, METRIC_INFO
-from marketplace.analysis.policy import POLICY_TABLE_METRICS
+from marketplace.analysis.metrics import METRIC_INFO
+from marketplace.analysis.sections import (  # noqa: F401 (public here too)
+    ANALYSES,
+    ANALYSIS_PRESETS,
+    POLICY_TABLE_METRICS,
+    SPECIAL_SECTIONS,
+    Analysis,
+    expand_analyses,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -72,136 +79,6 @@ MAX_SENTENCE_COMBOS = 3
 combinations; beyond it as a table per analysis (the contrasts stay sentences)."""
 
 
-@dataclass(frozen=True)
-class Analysis:
-    """A block of the report: the question it answers, its metrics and its figures."""
-
-    title: str
-    question: str
-    metrics: tuple[str, ...]
-    figures: tuple[str, ...] = ()
-
-
-ANALYSES: dict[str, Analysis] = {
-    "validity": Analysis(
-        "Does the JSS track true quality?",
-        "How well does the score rank freelancers by their hidden true quality, and what does a "
-        "client filtering at 90 get?",
-        ("spearman_jss_quality", "quality_gap_90", "quality_gap_90_d", "p_above_beats_below_90",
-         "auc_top_quartile", "precision_90", "recall_90", "excluded_good_share_90",
-         "excluded_good_share_90_incl_no_jss", "mean_quality_jss_ge_90",
-         "mean_quality_jss_lt_90"),
-        ("quality_by_jss_band", "jss_quality_hexbin", "precision_recall"),
-    ),
-    "threshold": Analysis(
-        "Is there a jump in quality at 90?",
-        "Are freelancers just above 90 better than those just below (regression discontinuity), "
-        "and do scores bunch at 90 (density test)?",
-        ("rd_jump_90", "p_above_beats_below_90", "density_test_p_90"),
-        ("rd_plot",),
-    ),
-    "bunching": Analysis(
-        "Where do the scores sit?",
-        "How many freelancers reach 90 and 100, and what do refunds cost?",
-        ("share_jss_ge_90", "share_jss_100", "share_top_rated", "density_test_p_90",
-         "refunds_usd", "fees_lost_to_refunds_usd"),
-        ("jss_histogram",),
-    ),
-    "ratings": Analysis(
-        "What do the public ratings say?",
-        "How inflated are public ratings, and how often do unhappy clients still rate well "
-        "publicly?",
-        ("mean_public_stars", "share_five_star", "share_pos_public_given_private_dissatisfied"),
-    ),
-    "volatility": Analysis(
-        "How much does one bad client move the score?",
-        "How far does one extra negative outcome pull a JSS down, by length of history?",
-        ("jss_drop_after_one_negative", *HISTORY_BAND_COLUMNS.values()),
-        ("one_negative_drop",),
-    ),
-    "newcomers": Analysis(
-        "What does the score cost newcomers?",
-        "How long do newcomers wait for a first job, and how many good freelancers does a 90 "
-        "filter hide because they have no JSS yet?",
-        ("share_with_jss", "first_hire_weeks_median", "first_hire_weeks_median_hired",
-         "newcomer_never_hired_share", "excluded_good_share_90_incl_no_jss"),
-    ),
-    "market": Analysis(
-        "What does the market look like?",
-        "Proposals, hires, how many proposals clients read per hire, and the quality clients "
-        "actually get.",
-        ("mean_quality_hired", "mean_delivered_quality", "proposals_per_job", "hire_rate",
-         "hires_per_proposal", "proposals_read_per_hire"),
-    ),
-    "concentration": Analysis(
-        "Who gets the work?",
-        "How unequal are jobs and earnings, against the floor that random hiring would give, and "
-        "does the work go to the better freelancers?",
-        ("gini_jobs", "random_allocation_gini_jobs", "gini_earnings", "top10_earnings_share",
-         "top20_earnings_share", "never_hired_share", "spearman_quality_jobs"),
-    ),
-    "policy": Analysis(
-        "Would another score tell better freelancers apart?",
-        "With the market running on each score (and with or without client reputation): how well "
-        "does the score rank true quality, what do clients get, what happens to newcomers, how "
-        "concentrated is the work, how much does one lying client move the score, and what does "
-        "the platform earn? Metrics with `_market` are those of the score the market ran on.",
-        POLICY_TABLE_METRICS,
-        ("counterfactual_scores", "policy_scores_by_week"),
-    ),
-    "sweep": Analysis(
-        "How do the answers change with the swept parameters?",
-        "Each swept parameter against the key metrics of the other analyses.",
-        (),
-        ("parameter_sweep",),
-    ),
-    "sensitivity": Analysis(
-        "What decides the answer",
-        "Which assumptions (parameters with no empirical source) move each headline metric, and "
-        "which way (global sensitivity analysis with SALib: Morris or Sobol)?",
-        (),
-        ("sensitivity_indices",),
-    ),
-    "robustness": Analysis(
-        "Is 90 meaningful across the plausible parameter space?",
-        "Over what share of the sampled parameter space is a freelancer just above 90 better "
-        "than one just below with 95% confidence, and where not?",
-        (),
-        ("robustness",),
-    ),
-}
-SPECIAL_SECTIONS = ("sensitivity", "robustness")
-"""Sections rendered from the whole sample (sensitivity.parquet, robustness.parquet) rather than
-per combination; they say nothing for an experiment without a sample."""
-
-# The canonical experiments' names stand for their sets of sections, so a config may say
-# `analysis: [threshold_validity]` (the form in the experiment-config example of the docs).
-ANALYSIS_PRESETS: dict[str, tuple[str, ...]] = {
-    "threshold_validity": ("validity", "threshold", "bunching", "ratings", "volatility",
-                           "newcomers", "market", "concentration"),
-    "dishonest_raters": ("validity", "threshold", "ratings", "volatility", "sweep"),
-    "refund_chasing": ("bunching", "threshold", "validity", "ratings", "sweep"),
-    "newcomer_volatility": ("volatility", "newcomers", "concentration", "validity", "sweep"),
-    "rule_eras": ("validity", "threshold", "volatility", "newcomers", "bunching", "sweep"),
-    "client_filters": ("market", "newcomers", "concentration", "validity", "sweep"),
-    "client_choice": ("concentration", "market", "validity", "newcomers", "sweep"),
-    "sensitivity": ("sensitivity", "robustness"),
-    "policy_alternatives": ("policy", "validity", "market", "newcomers", "concentration",
-                            "sweep"),
-}
-
-
-def expand_analyses(names: Sequence[str]) -> list[str]:
-    """Section names with presets expanded, in order, each once; unknown names kept as given."""
-    out: list[str] = []
-    for name in names:
-        for section in ANALYSIS_PRESETS.get(name, (name,)):
-            if section not in out:
-                out.append(section)
-    return out
-"""Report blocks an experiment can ask for in its config's `analysis:` list."""
-
-
 @dataclass
 class _Context:
     results_dir: Path
@@ -214,6 +91,8 @@ class _Context:
     seed: int = 0
     _sensitivity: Any = None
     _robustness: Any = None
+    _aggregate_rows: dict[tuple[Any, ...], int] | None = None  # see _agg_row
+    _runs_by_label: dict[str, pd.DataFrame] = field(default_factory=dict)  # see _runs_of
 
     @property
     def sensitivity_spec(self) -> dict[str, Any] | None:
@@ -428,14 +307,31 @@ _cell = format_estimate
 
 
 def _agg_row(ctx: _Context, combo_index: int, metric: str) -> pd.Series | None:
+    """The aggregate row of a metric in one combination (None when the aggregate has none).
+
+    The report asks for hundreds of rows; they are found through an index of the aggregate built
+    once (metric and swept values -> first row), not by filtering the table each time."""
+    if ctx._aggregate_rows is None:
+        index: dict[tuple[Any, ...], int] = {}
+        columns = [ctx.aggregate["metric"], *(ctx.aggregate[p] for p in ctx.by)]
+        for position, key in enumerate(zip(*columns, strict=True)):
+            index.setdefault(_row_key(key), position)
+        ctx._aggregate_rows = index
     combo = ctx.combos.iloc[combo_index]
-    rows = ctx.aggregate.loc[ctx.aggregate["metric"] == _agg_name(metric)]
-    if rows.empty and metric != _agg_name(metric):  # an aggregate built before p-value shares
-        return None
-    for p in ctx.by:
-        value = combo[p]
-        rows = rows.loc[rows[p].isna()] if _isna(value) else rows.loc[rows[p] == value]
-    return rows.iloc[0] if len(rows) else None
+    position = ctx._aggregate_rows.get(
+        _row_key((_agg_name(metric), *(combo[p] for p in ctx.by))))
+    return None if position is None else ctx.aggregate.iloc[position]
+
+
+class _Missing:
+    """Stands for a missing swept value in an index key (NaN never equals itself)."""
+
+
+_MISSING = _Missing()
+
+
+def _row_key(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_MISSING if _isna(v) or v is pd.NA else v for v in values)
 
 
 def _isna(value: Any) -> bool:
@@ -444,7 +340,9 @@ def _isna(value: Any) -> bool:
 
 def _runs_of(ctx: _Context, combo_index: int) -> pd.DataFrame:
     label = ctx.combos.iloc[combo_index]["combo"]
-    return ctx.summary.loc[ctx.summary["combo"] == label]
+    if label not in ctx._runs_by_label:
+        ctx._runs_by_label[label] = ctx.summary.loc[ctx.summary["combo"] == label]
+    return ctx._runs_by_label[label]
 
 
 def _sentence(ctx: _Context, combo_index: int, metric: str) -> str | None:

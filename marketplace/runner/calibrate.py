@@ -42,15 +42,13 @@ import hashlib
 import json
 import math
 import shutil
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import typer
 import yaml
 
 from marketplace.runner.config import ConfigError
@@ -550,57 +548,3 @@ def _write_outputs(cfg: CalibrationConfig, result: CalibrationResult) -> None:
     (out / "fit.md").write_text("\n".join(lines) + "\n")
     save_figure(calibration_figure(result.evaluations, result.fit), out / "figures" /
                 "calibration")
-
-
-# ----------------------------------------------------------------------------- CLI
-
-
-def calibrate_command(
-    config: Annotated[Path, typer.Argument(help="Calibration config (YAML; see README).")],
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="PATH=VALUE",
-        help="Override a config value, e.g. --set replications=2 or "
-             "--set model.n_freelancers=1000 (value parsed as YAML; repeatable).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output folder (default: results/calibration/<name>).")] = None,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", "-w", min=1, help="Local worker processes (default: all cores).")] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="ADDRESS", help="Run on an existing Dask cluster.")] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue: reuse every cached run of the same config.")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Delete the folder's earlier calibration and start again.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
-) -> None:
-    """Fit parameters to stylized facts (simulated moments, common random numbers)."""
-    from marketplace.runner.store import StoreError
-
-    def fail(message: str, code: int = 2) -> typer.Exit:
-        typer.secho(message, err=True, fg="red")
-        return typer.Exit(code)
-
-    if resume and force:
-        raise fail("choose one of --resume and --force")
-    if workers is not None and scheduler:
-        raise fail("--workers and --scheduler exclude each other")
-    try:
-        cfg = load_calibration_config(config, set_ or [])
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-    out_dir = out or Path("results") / "calibration" / cfg.name
-    started = time.perf_counter()
-    try:
-        result = calibrate(cfg, out_dir, workers=workers, scheduler=scheduler, resume=resume,
-                           force=force, progress=None if quiet else typer.echo)
-    except StoreError as exc:
-        raise fail(str(exc)) from None
-    except CalibrationError as exc:
-        raise fail(str(exc), 1) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    if not quiet:
-        typer.echo((out_dir / "fit.md").read_text())
-        typer.echo(f"{result.n_runs} runs ({result.n_reused} cached before), "
-                   f"{time.perf_counter() - started:.0f} s; outputs in {out_dir}/ "
-                   "(fitted.yaml, fit.md, fit.parquet, evaluations.parquet, figures/)")

@@ -145,7 +145,7 @@ class ExperimentConfig(_Strict):
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)
     analysis: list[str] = Field(
         default_factory=list,
-        description="sections of the report (marketplace.analysis.report.ANALYSES); empty = all",
+        description="sections of the report (marketplace.analysis.sections.ANALYSES); empty = all",
     )
 
     _base_params: Any = PrivateAttr(default=None)
@@ -871,14 +871,10 @@ def _check_sensitivity(sweep: SweepConfig, base: Any, problems: list[tuple[str, 
 
 
 def _check_analysis(names: list[str], problems: list[tuple[str, str]]) -> None:
-    try:
-        from marketplace.analysis import report
-    except ImportError:
-        return
-    sections = getattr(report, "ANALYSES", None)
-    if not sections:
-        return
-    allowed = [*sections, *getattr(report, "ANALYSIS_PRESETS", {})]
+    # the section names only (no pandas or matplotlib: validate must start fast)
+    from marketplace.analysis.sections import ANALYSES, ANALYSIS_PRESETS
+
+    allowed = [*ANALYSES, *ANALYSIS_PRESETS]
     for i, name in enumerate(names):
         if name not in allowed:
             problems.append(

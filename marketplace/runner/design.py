@@ -24,7 +24,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+# numpy is imported where it is used: loading a config (`marketplace list`, `validate`) needs
+# none of it
 
 # spawn_key used to seed the samplers; distinct from every (combination, replication) key.
 _SAMPLER_KEY = {"latin_hypercube": (2**32 - 2,), "sobol": (2**32 - 1,)}
@@ -43,6 +44,8 @@ class RunSpec:
 
 def run_seed(root_seed: int, combination: int, replication: int, *, common: bool = False) -> int:
     """The seed of one run, a non-negative int64 that depends only on its arguments."""
+    import numpy as np
+
     key = (replication,) if common else (combination, replication)
     state = np.random.SeedSequence(root_seed, spawn_key=key).generate_state(1, dtype=np.uint64)
     return int(state[0] >> np.uint64(1))
@@ -87,6 +90,7 @@ def sample_points(
     Integer parameters are rounded to the nearest integer after scaling. Sobol samples keep their
     balance properties only for ``n`` a power of two (the config requires it).
     """
+    import numpy as np
     from scipy.stats import qmc
 
     keys = list(ranges)

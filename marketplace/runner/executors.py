@@ -104,8 +104,12 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# Imported once by the fork server, so each pool worker starts with them loaded.
-_PRELOAD = ["marketplace.runner.execute", "marketplace.model", "marketplace.analysis.metrics"]
+# Imported once by the fork server, so each pool worker starts with them loaded. The last ones
+# are what the per-run metrics import on first use (rdrobust, rddensity with sympy, statsmodels,
+# scipy.stats: about 2.4 CPU-s); imported by each worker they cost that once per worker.
+_PRELOAD = ["marketplace.runner.execute", "marketplace.model", "marketplace.analysis.metrics",
+            "scipy.stats", "statsmodels.api", "statsmodels.duration.survfunc", "rdrobust",
+            "rddensity"]
 
 
 def _exit_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:

@@ -15,21 +15,24 @@ sweep:
 ```
 
 The sample is ``SALib.sample.morris.sample`` or ``SALib.sample.sobol.sample`` of the problem that
-`marketplace.analysis.sensitivity.salib_problem` builds (the analysis reads the same problem back
-from the manifest), seeded from the root seed, so the same config gives the same sample. Point *i*
-of the sample is combination *i* of the sweep; it runs through the usual executors, resume and
-manifest like any other design. Integer parameters are rounded after scaling (the stored values,
-not the unrounded ones, go into the Morris analysis). A sensitivity design cannot be combined with
-grid, zip or the other sampling designs: the analysis needs combination *i* to be sample row *i*.
+`marketplace.analysis.sensitivity_problem.salib_problem` builds (the analysis reads the same problem
+back from the manifest), seeded from the root seed, so the same config gives the same sample. Point
+*i* of the sample is combination *i* of the sweep; it runs through the usual executors, resume and
+manifest like any other design. Integer parameters are rounded after scaling (the stored values, not
+the unrounded ones, go into the Morris analysis). A sensitivity design cannot be combined with grid,
+zip or the other sampling designs: the analysis needs combination *i* to be sample row *i*.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLER_KEY = 2**32 - 3
 """spawn_key of the SALib sampler's seed (distinct from the other designs' keys)."""
@@ -72,10 +75,11 @@ class SensitivityDesign(BaseModel):
 
 
 def _analysis() -> Any:
-    """The analysis layer's problem builder (imported on use: keeps config loading light)."""
-    from marketplace.analysis import sensitivity
+    """The analysis layer's problem builder (imported on use, and without pandas: keeps config
+    loading light)."""
+    from marketplace.analysis import sensitivity_problem
 
-    return sensitivity
+    return sensitivity_problem
 
 
 def sample_matrix(design: SensitivityDesign, root_seed: int) -> np.ndarray:
@@ -165,7 +169,7 @@ def check(sweep: Any, base: Any, problems: list[tuple[str, str]], known: Mapping
         p = value if isinstance(value, SensitivityParameter) else SensitivityParameter(
             bounds=value)
         low, high = p.bounds
-        if not np.isfinite([low, high]).all() or not low < high:
+        if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
             problems.append((field, f"bad bounds: needs finite low < high (got [{low}, {high}])"))
             continue
         if p.distribution == "triang" and not (p.peak is None or 0.0 <= p.peak < 1.0):

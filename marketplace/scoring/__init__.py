@@ -4,51 +4,72 @@ See docs/architecture.md section 1 for the interface and docs/ODD.md section 7.1
 its source and every assumption.
 """
 
-from .alternatives import (
-    SCORE_CHOICES,
-    AlternativeScores,
-    alternative_scores,
-    average_ranks,
-    client_rating_weights,
-    client_reputation_scores,
-    score_history_alternatives,
-    to_jss_scale,
-)
-from .badges import BadgeState, large_contract_flags, update_badges
-from .fees import freelancer_fee_usd
-from .flagging import contract_client_flagged, flag_clients
-from .history import (
-    HistoryScore,
-    HistoryValidationError,
-    read_history,
-    read_history_csv,
-    score_history,
-    validate_history,
-)
-from .jss import JSSResult, job_success_scores, window_score
-from .jss_incremental import WindowSums
-from .outcomes import (
-    END_REASONS,
-    EXCLUSION_REASONS,
-    OUTCOME_NAMES,
-    REASONS,
-    Outcome,
-    classify_outcomes,
-    feedback_class,
-)
-from .perk import PerkState, select_removals
-from .rules import (
-    DEFAULT_RULES,
-    ERAS,
-    RULE_FIELDS,
-    RULE_SET_NAMES,
-    SCORE_NAMES,
-    WINDOW_NAMES,
-    AlternativeRules,
-    RuleSet,
-    get_rules,
-)
-from .weights import contract_weights
+from typing import Any
+
+# Each public name and the submodule that defines it. The submodules are imported on first use:
+# the model's parameter schema only needs the rule-set names, so `marketplace validate` and
+# `list` load neither numpy nor pandas (the history reader alone costs about 0.6 s to import).
+_EXPORTS: dict[str, str] = {
+    "AlternativeScores": "alternatives",
+    "SCORE_CHOICES": "alternatives",
+    "alternative_scores": "alternatives",
+    "average_ranks": "alternatives",
+    "client_rating_weights": "alternatives",
+    "client_reputation_scores": "alternatives",
+    "score_history_alternatives": "alternatives",
+    "to_jss_scale": "alternatives",
+    "BadgeState": "badges",
+    "large_contract_flags": "badges",
+    "update_badges": "badges",
+    "freelancer_fee_usd": "fees",
+    "contract_client_flagged": "flagging",
+    "flag_clients": "flagging",
+    "HistoryScore": "history",
+    "HistoryValidationError": "history",
+    "read_history": "history",
+    "read_history_csv": "history",
+    "score_history": "history",
+    "validate_history": "history",
+    "JSSResult": "jss",
+    "job_success_scores": "jss",
+    "window_score": "jss",
+    "WindowSums": "jss_incremental",
+    "END_REASONS": "outcomes",
+    "EXCLUSION_REASONS": "outcomes",
+    "OUTCOME_NAMES": "outcomes",
+    "Outcome": "outcomes",
+    "REASONS": "outcomes",
+    "classify_outcomes": "outcomes",
+    "feedback_class": "outcomes",
+    "PerkState": "perk",
+    "select_removals": "perk",
+    "AlternativeRules": "rules",
+    "DEFAULT_RULES": "rules",
+    "ERAS": "rules",
+    "RULE_FIELDS": "rules",
+    "RULE_SET_NAMES": "rules",
+    "RuleSet": "rules",
+    "SCORE_NAMES": "rules",
+    "WINDOW_NAMES": "rules",
+    "get_rules": "rules",
+    "contract_weights": "weights",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "DEFAULT_RULES",

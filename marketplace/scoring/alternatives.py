@@ -90,7 +90,15 @@ def beta_lower_bound(successes, failures, level: float) -> np.ndarray:
     """The ``1 - level`` quantile of Beta(successes, failures) (both > 0; float arrays)."""
     from scipy.special import betaincinv  # imported on use: scipy costs ~0.6 s at start-up
 
-    return betaincinv(np.asarray(successes, float), np.asarray(failures, float), 1.0 - level)
+    a, b = np.broadcast_arrays(np.asarray(successes, float), np.asarray(failures, float))
+    # Most freelancers share their (successes, failures) with many others (97% of the values in
+    # a quickstart run's policy metrics): each distinct pair, compared bit for bit, is computed
+    # once, the same float as computing every element.
+    pairs = np.ascontiguousarray(np.stack([a.ravel(), b.ravel()], axis=1))
+    keys = pairs.view(np.dtype((np.void, pairs.itemsize * 2))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    values = betaincinv(pairs[first, 0], pairs[first, 1], 1.0 - level)
+    return values[inverse.ravel()].reshape(a.shape)
 
 
 def wilson_lower_bound(successes, n, level: float) -> np.ndarray:
