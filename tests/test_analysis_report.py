@@ -152,20 +152,6 @@ def test_each_figure_function_returns_a_figure(results, tmp_path):
     assert "(0-1)" in figures["hexbin"].axes[0].get_ylabel()
 
 
-def test_wls_line_is_statsmodels_wls_bit_for_bit():
-    """The RD plot's fit no longer imports statsmodels; its numbers must not move."""
-    import statsmodels.api as sm
-
-    rng = np.random.default_rng(7)
-    for _ in range(200):
-        n = int(rng.integers(3, 300))
-        x = rng.normal(size=n) * rng.uniform(0.1, 30.0)
-        y = rng.normal(size=n)
-        w = rng.uniform(0.0, 1.0, n)
-        expected = sm.WLS(y, sm.add_constant(x), weights=w).fit().params
-        assert np.array_equal(F.wls_line(x, y, w), expected)
-
-
 def test_save_figure_png_is_what_savefig_tight_writes(results, tmp_path):
     """save_figure lays a figure out once for both formats; the PNG must be the very file a
     plain `savefig(bbox_inches="tight")` writes, and the figure keeps its layout engine."""

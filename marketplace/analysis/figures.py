@@ -208,30 +208,18 @@ def jss_quality_hexbin(sample: pd.DataFrame, gridsize: int = 35) -> Figure:
 
 def _local_linear(x: np.ndarray, y: np.ndarray, at: float, bandwidth: float
                   ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Triangular-kernel local linear fit (weighted least squares) within `bandwidth` of `at`,
-    the conventional estimate rdrobust reports, evaluated over [at - h, at + h] on x's side."""
+    """Triangular-kernel local linear fit (statsmodels WLS) within `bandwidth` of `at`, the
+    conventional estimate rdrobust reports, evaluated over [at - h, at + h] on x's side."""
+    import statsmodels.api as sm
+
     w = np.clip(1.0 - np.abs(x - at) / bandwidth, 0.0, None)
     keep = w > 0
     if keep.sum() < 3 or np.unique(x[keep]).size < 2:
         return None
-    intercept, slope = wls_line(x[keep] - at, y[keep], w[keep])
+    fit = sm.WLS(y[keep], sm.add_constant(x[keep] - at), weights=w[keep]).fit()
     grid = np.linspace(x[keep].min(), x[keep].max(), 50)
     grid = np.unique(np.r_[grid, at]) if x[keep].min() <= at <= x[keep].max() else grid
-    return grid, intercept + slope * (grid - at)
-
-
-def wls_line(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(intercept, slope) of the weighted least-squares line of y on x, computed exactly as
-    ``statsmodels.api.WLS(y, add_constant(x), weights=weights).fit().params`` does it (pseudo-
-    inverse of the whitened design by SVD), bit for bit, without importing statsmodels (about
-    0.7 s of `marketplace report`). `x` must not be constant."""
-    root_w = np.sqrt(np.asarray(weights, dtype=float))
-    design = root_w[:, None] * np.column_stack([np.ones(np.shape(x)[0]), x])
-    u, s, vt = np.linalg.svd(design, False)
-    cutoff = 1e-15 * np.maximum.reduce(s)
-    inverse = np.where(s > cutoff, 1.0 / np.where(s > cutoff, s, 1.0), 0.0)
-    pinv = np.dot(np.transpose(vt), np.multiply(inverse[:, np.newaxis], np.transpose(u)))
-    return np.dot(pinv, np.asarray(y, dtype=float) * root_w)
+    return grid, fit.params[0] + fit.params[1] * (grid - at)
 
 
 @_styled
