@@ -32,6 +32,7 @@ LAYERS = {
         "tests/test_scoring_perk_flag_fees.py", "tests/test_scoring_history.py",
         "tests/test_scoring_boundaries.py", "tests/test_scoring_alternatives.py",
         "tests/test_scoring_jss_incremental.py", "tests/test_scoring_properties.py",
+        "tests/test_scoring_history_readers.py",
     ],
     "model": [
         "tests/test_model_behaviour.py", "tests/test_model_choice.py", "tests/test_model_params.py",
