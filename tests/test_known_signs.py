@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 import pytest
+from mutmut_hits import record_hits, replay_hits
 
 from marketplace.analysis.metrics import METRIC_NAMES, run_metrics
 from marketplace.analysis.policy import POLICY_BASES, SCORE_KEYS
@@ -66,14 +67,26 @@ WORLDS = {
 
 
 @pytest.fixture(scope="module")
-def runs():
-    out = {}
-    for name, overrides in WORLDS.items():
-        p = ModelParams().with_overrides({**BASE, **overrides})
-        o = simulate(p, seed=4, snapshot_every_weeks=0)
-        metrics, _ = run_metrics(o, p, sample_rows=10)
-        late = o.timeseries[o.timeseries.week >= p.burn_in_weeks]
-        out[name] = {"out": o, "m": metrics, "w": late.mean(numeric_only=True), "p": p}
+def _runs_and_calls():
+    def make():
+        out = {}
+        for name, overrides in WORLDS.items():
+            p = ModelParams().with_overrides({**BASE, **overrides})
+            o = simulate(p, seed=4, snapshot_every_weeks=0)
+            metrics, _ = run_metrics(o, p, sample_rows=10)
+            late = o.timeseries[o.timeseries.week >= p.burn_in_weeks]
+            out[name] = {"out": o, "m": metrics, "w": late.mean(numeric_only=True), "p": p}
+        return out
+
+    return record_hits(make)
+
+
+@pytest.fixture
+def runs(_runs_and_calls):
+    """The worlds' runs, made once per module; for mutmut every test reading them made them
+    (tests/mutmut_hits.py)."""
+    out, calls = _runs_and_calls
+    replay_hits(calls)
     return out
 
 
