@@ -317,3 +317,12 @@ def test_quantile_mapping_needs_two_reference_scores_and_uses_them_from_two():
     np.testing.assert_array_equal(one, [10.0, 90.0])  # one reference value: unchanged
     two = to_jss_scale([10.0, 90.0], [50.0, 70.0])
     np.testing.assert_allclose(two, np.quantile([50.0, 70.0], [0.25, 0.75]))
+
+
+def test_alternative_rule_strengths_may_be_below_1():
+    # positive numbers are allowed, also those in (0, 1)
+    r = rules(bayes_prior_strength=0.5, debias_noise_sd=0.5, debias_scale=0.5,
+              debias_prior_ratings=0.5, client_prior_ratings=0.5)
+    assert r.alternatives.bayes_prior_strength == 0.5
+    with pytest.raises(ValueError, match="bayes_prior_strength"):
+        rules(bayes_prior_strength=0.0)

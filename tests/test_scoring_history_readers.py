@@ -69,6 +69,20 @@ def test_fast_reader_reads_every_edge_of_a_clean_file_as_the_pandas_reader_does(
     assert [str(x) for x in exact.contract_id] == ["c1", "c2", "c3", "c4"]
 
 
+def test_fast_reader_reads_a_file_without_the_optional_columns_as_the_pandas_reader_does(
+        tmp_path):
+    header = ",".join(c for c in HEADER.split(",")
+                      if c not in ("contract_id", "paid_weeks", "client_flagged", "removed"))
+    rows = [",".join(r.split(",")[1:9]) for r in CLEAN_ROWS]
+    path = _csv(tmp_path, rows, header=header)
+    fast = _read_history_fast(path)
+    assert fast is not None
+    exact = validate_history(read_history_csv(path))
+    _assert_same(fast, exact)
+    assert [str(x) for x in exact.contract_id] == ["1", "2", "3", "4"]  # row numbers
+    assert np.isnan(exact.paid_weeks).all() and exact.paid_weeks.shape == (4,)
+
+
 def test_fast_reader_reads_the_example_history_as_the_pandas_reader_does():
     fast = _read_history_fast(EXAMPLE)
     assert fast is not None
@@ -78,6 +92,8 @@ def test_fast_reader_reads_the_example_history_as_the_pandas_reader_does():
 # (row to put in place of CLEAN_ROWS[1], column the error must name)
 BAD_ROWS = {
     "fractional start week": ("c2,ana,bolt,1.5,9,12.5,,,client_ended,,,", "start_week"),
+    "empty start week": ("c2,ana,bolt,,9,12.5,,,client_ended,,,", "start_week"),
+    "fractional paid weeks": ("c2,ana,bolt,3,9,12.5,,,client_ended,2.5,,", "paid_weeks"),
     "negative start week": ("c2,ana,bolt,-1,9,12.5,,,client_ended,,,", "start_week"),
     "empty earnings": ("c2,ana,bolt,3,9,,,,client_ended,,,", "earnings"),
     "private score below 0": ("c2,ana,bolt,3,9,12.5,,-1,client_ended,,,", "private_score"),
@@ -125,3 +141,20 @@ def test_alternative_score_table_records_its_week_and_rules():
     table = score_history_alternatives(read_history_csv(EXAMPLE), week=100,
                                        rules=get_rules("upwork-2023"))
     assert table.attrs == {"week": 100, "rules": "upwork-2023"}
+
+
+def test_alternative_score_table_weighs_clients_by_their_private_ratings():
+    # client h gives 0 where every other client gives 10: its negative on ana weighs less in
+    # the debiased score than in the plain success share (5 of 6)
+    rows = [f"a{i},ana,c{i},1,3,500,5,10,completed" for i in range(5)]
+    rows.append("a5,ana,h,1,3,500,1,0,completed")
+    for who in ("bo", "cy", "di"):
+        rows += [f"{who}{i},{who},d{i},1,3,500,5,10,completed" for i in range(3)]
+        rows.append(f"{who}h,{who},h,1,3,500,1,0,completed")
+    header = ",".join(HEADER.split(",")[:9])
+    import pandas as pd
+
+    df = pd.DataFrame([r.split(",") for r in rows], columns=header.split(","))
+    table = score_history_alternatives(df, rules="upwork-2023").set_index("freelancer_id")
+    assert table.loc["ana", "n_outcomes"] == 6
+    assert table.loc["ana", "debiased"] > 100 * 5 / 6 + 1

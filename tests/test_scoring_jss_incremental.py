@@ -142,5 +142,15 @@ def test_window_sums_without_reasons_and_without_freelancers():
               weight=w, n_freelancers=2, n_pairs=4)
     full = job_success_scores(f, pair, end, out, w, week=10, n_freelancers=2, rules=rules)
     res = ws.result([0, 1])
-    np.testing.assert_array_equal(res.jss, full.jss)
-    np.testing.assert_array_equal(res.n_outcomes, full.n_outcomes)
+    for name in ("jss", "n_outcomes", "n_clients", "visible"):
+        np.testing.assert_array_equal(getattr(res, name), getattr(full, name), err_msg=name)
+        assert getattr(res, name).dtype == getattr(full, name).dtype, name
+    # each contract taken out in turn (a running one, an ended one): as scoring without it
+    for k in (1, 2):
+        rest = np.arange(4) != k
+        without = ws.scores_without([k], [f[k]], [pair[k]])
+        ref = job_success_scores(f[rest], pair[rest], end[rest], out[rest], w[rest], week=10,
+                                 n_freelancers=2, rules=rules)
+        for name in ("jss", "window_24m", "n_outcomes", "n_clients"):
+            np.testing.assert_array_equal(getattr(without, name)[0], getattr(ref, name)[f[k]],
+                                          err_msg=f"{name} without contract {k}")
