@@ -444,3 +444,13 @@ def test_jss_recovery_is_followed_for_156_weeks_after_the_end():
     s.jss[fr] = 99.0
     m._track_jss_after_end(10 + 157)
     assert (ct.jss_recovered_week[ids] == -1).all()  # a later recovery is not recorded
+
+
+def test_client_shortfall_is_0_at_the_median_1_at_the_5th_percentile_and_0_without_spread():
+    score = np.linspace(0.0, 1.0, 101)  # median 0.5, 5th percentile 0.05
+    gap = Freelancer.client_shortfall(score)
+    assert gap[50] == 0.0 and (gap[50:] == 0.0).all()
+    assert gap[5] == pytest.approx(1.0) and (gap[:5] == 1.0).all()
+    assert gap[25] == pytest.approx(0.25 / 0.45)
+    flat = Freelancer.client_shortfall(np.full(7, 0.8))  # every client alike: no one avoided
+    assert flat.shape == (7,) and (flat == 0.0).all()
