@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,18 +28,30 @@ def _mutmut_hits() -> set[str] | None:
     return state()._stats
 
 
-def record_hits(make: Callable[[], Any]) -> tuple[Any, frozenset[str]]:
-    """``make()`` and the mutated functions it called (empty outside mutmut's statistics)."""
+def record_hits(make: Callable[[], Any], test_id: str | None = None
+                ) -> tuple[Any, frozenset[str]]:
+    """``make()`` and the mutated functions it called (empty outside mutmut's statistics).
+
+    ``test_id``: the node id of the test whose fixture set-up calls ``make``. mutmut times only
+    a test's call phase and sets each mutant's CPU-time limit from those times; the set-up time
+    is added to that test's, else a surviving mutant running the tests is stopped as a timeout
+    (and counted as killed)."""
     hits = _mutmut_hits()
     if hits is None:
         return make(), frozenset()
     before = set(hits)
     hits.clear()
+    start = time.process_time()
     try:
         value = make()
         made = frozenset(hits)
     finally:
         hits.update(before)
+    if test_id is not None:
+        from mutmut.state import state
+
+        durations = state().duration_by_test
+        durations[test_id] = durations.get(test_id, 0.0) + time.process_time() - start
     return value, made
 
 

@@ -66,28 +66,31 @@ WORLDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def _runs_and_calls():
-    def make():
-        out = {}
-        for name, overrides in WORLDS.items():
-            p = ModelParams().with_overrides({**BASE, **overrides})
-            o = simulate(p, seed=4, snapshot_every_weeks=0)
-            metrics, _ = run_metrics(o, p, sample_rows=10)
-            late = o.timeseries[o.timeseries.week >= p.burn_in_weeks]
-            out[name] = {"out": o, "m": metrics, "w": late.mean(numeric_only=True), "p": p}
-        return out
+def _make_runs():
+    out = {}
+    for name, overrides in WORLDS.items():
+        p = ModelParams().with_overrides({**BASE, **overrides})
+        o = simulate(p, seed=4, snapshot_every_weeks=0)
+        metrics, _ = run_metrics(o, p, sample_rows=10)
+        late = o.timeseries[o.timeseries.week >= p.burn_in_weeks]
+        out[name] = {"out": o, "m": metrics, "w": late.mean(numeric_only=True), "p": p}
+    return out
 
-    return record_hits(make)
+
+@pytest.fixture(scope="module")
+def _made_once():
+    return {}
 
 
 @pytest.fixture
-def runs(_runs_and_calls):
+def runs(request, _made_once):
     """The worlds' runs, made once per module; for mutmut every test reading them made them
     (tests/mutmut_hits.py)."""
-    out, calls = _runs_and_calls
-    replay_hits(calls)
-    return out
+    if not _made_once:
+        _made_once["runs"], _made_once["calls"] = record_hits(_make_runs,
+                                                              test_id=request.node.nodeid)
+    replay_hits(_made_once["calls"])
+    return _made_once["runs"]
 
 
 def pos(x):
