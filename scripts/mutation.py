@@ -30,11 +30,14 @@ LAYERS = {
     "scoring": [
         "tests/test_scoring_rules.py", "tests/test_scoring_jss.py", "tests/test_scoring_badges.py",
         "tests/test_scoring_perk_flag_fees.py", "tests/test_scoring_history.py",
-        "tests/test_scoring_boundaries.py",
+        "tests/test_scoring_boundaries.py", "tests/test_scoring_alternatives.py",
+        "tests/test_scoring_jss_incremental.py", "tests/test_scoring_properties.py",
+        "tests/test_scoring_history_readers.py",
     ],
     "model": [
         "tests/test_model_behaviour.py", "tests/test_model_choice.py", "tests/test_model_params.py",
         "tests/test_model_consistency.py", "tests/test_determinism.py", "tests/test_known_signs.py",
+        "tests/test_model_forces.py", "tests/test_model_jss_engine.py",
     ],
 }
 COPY = ["marketplace", "tests", "docs", "examples", "experiments"]

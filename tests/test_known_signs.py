@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 import pytest
+from mutmut_hits import record_hits, replay_hits
 
 from marketplace.analysis.metrics import METRIC_NAMES, run_metrics
 from marketplace.analysis.policy import POLICY_BASES, SCORE_KEYS
@@ -65,8 +66,7 @@ WORLDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def runs():
+def _make_runs():
     out = {}
     for name, overrides in WORLDS.items():
         p = ModelParams().with_overrides({**BASE, **overrides})
@@ -75,6 +75,22 @@ def runs():
         late = o.timeseries[o.timeseries.week >= p.burn_in_weeks]
         out[name] = {"out": o, "m": metrics, "w": late.mean(numeric_only=True), "p": p}
     return out
+
+
+@pytest.fixture(scope="module")
+def _made_once():
+    return {}
+
+
+@pytest.fixture
+def runs(request, _made_once):
+    """The worlds' runs, made once per module; for mutmut every test reading them made them
+    (tests/mutmut_hits.py)."""
+    if not _made_once:
+        _made_once["runs"], _made_once["calls"] = record_hits(_make_runs,
+                                                              test_id=request.node.nodeid)
+    replay_hits(_made_once["calls"])
+    return _made_once["runs"]
 
 
 def pos(x):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from mutmut_hits import cache_with_hits
 
 from marketplace.model import Client, Freelancer, MarketplaceModel, ModelParams, simulate
 from marketplace.model.outputs import (
@@ -20,7 +20,7 @@ from marketplace.model.outputs import (
 SMALL = {"n_freelancers": 400, "weeks": 80, "burn_in_weeks": 20}
 
 
-@functools.cache
+@cache_with_hits  # functools.cache that mutmut sees through (tests/mutmut_hits.py)
 def _run(overrides_json: str = "{}", seed: int = 1):
     overrides = {**SMALL, **json.loads(overrides_json)}
     return simulate(ModelParams().with_overrides(overrides), seed=seed, snapshot_every_weeks=20)
@@ -399,3 +399,58 @@ def test_table_growth_keeps_rows_and_fills_new_ones():
     assert np.isnan(t.view("b")[:10]).all() and (t.view("b")[10:] == 2.5).all()
     assert (t.a[40:] == -1).all() and np.isnan(t.b[40:]).all()  # spare rows hold the fill
     assert t.nbytes() == t.allocated * 16
+
+
+# --------------------------------------------------- gaps found by mutation testing (seed 21)
+def test_freelancer_table_growth_keeps_each_freelancers_badge_history():
+    """Entrants beyond the preallocated rows grow the table; the 16-week Top Rated eligibility
+    history of everyone already there moves with it, the newcomers start with none."""
+    m = _bare_model()
+    for _ in range(3):
+        m.step()
+    s = m.freelancer_state
+    n_before, cap_before = s.n, s.allocated
+    m._tr_bits[:n_before] = np.arange(n_before, dtype=np.uint32) % 7  # a known history
+    m._add_freelancers(cap_before - n_before + 10)  # 10 more than the spare rows
+    assert s.allocated > cap_before and m._tr_bits.size == s.allocated
+    assert (m._tr_bits[:n_before] == np.arange(n_before) % 7).all()
+    assert (m._tr_bits[n_before:] == 0).all()
+    m.step()  # and the market runs on
+
+
+def test_top_rated_plus_bar_single_uses_the_rule_sets_one_bar_for_everyone():
+    ids = np.arange(50)
+    single = _bare_model(**{"platform.top_rated_plus_bar": "single"})
+    assert single._large_contract_bar_usd(ids) is None  # the rule set's trp_large_contract_usd
+    by_category = _bare_model(**{"platform.top_rated_plus_bar": "by_category"})
+    bars = by_category._large_contract_bar_usd(ids)
+    mix_bars, _ = by_category.p.platform.large_contract_bar_mix.bars_usd()
+    assert set(bars) <= set(mix_bars) and len(set(bars)) > 1  # each category's own bar
+
+
+def test_jss_recovery_is_followed_for_156_weeks_after_the_end():
+    """A contract whose end lowered its freelancer's JSS is watched for a recovery for 156 weeks
+    after its end (docs/outputs.md, jss_recovered_week), then no more."""
+    m = _bare_model()
+    s, ct = m.freelancer_state, m.contract_state
+    fr = np.array([0, 1])
+    ids = ct.append(2, freelancer=fr, end_week=np.array([10, 10]), jss_at_end=np.array([95.0, 95]))
+    s.jss[fr] = 80.0  # still below its level at the end
+    m._pending_recovery = ids.astype(np.int64)
+    m._track_jss_after_end(10 + 155)
+    assert m._pending_recovery.tolist() == ids.tolist()  # week 155 after the end: still watched
+    m._track_jss_after_end(10 + 156)
+    assert m._pending_recovery.size == 0  # week 156: no longer
+    s.jss[fr] = 99.0
+    m._track_jss_after_end(10 + 157)
+    assert (ct.jss_recovered_week[ids] == -1).all()  # a later recovery is not recorded
+
+
+def test_client_shortfall_is_0_at_the_median_1_at_the_5th_percentile_and_0_without_spread():
+    score = np.linspace(0.0, 1.0, 101)  # median 0.5, 5th percentile 0.05
+    gap = Freelancer.client_shortfall(score)
+    assert gap[50] == 0.0 and (gap[50:] == 0.0).all()
+    assert gap[5] == pytest.approx(1.0) and (gap[:5] == 1.0).all()
+    assert gap[25] == pytest.approx(0.25 / 0.45)
+    flat = Freelancer.client_shortfall(np.full(7, 0.8))  # every client alike: no one avoided
+    assert flat.shape == (7,) and (flat == 0.0).all()

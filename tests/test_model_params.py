@@ -181,3 +181,11 @@ def test_parameter_descriptions_give_units_bounds_and_titles():
     assert parameter_title("clients.rater_mix.dishonest") == (
         "Clients' rater types: dishonest share")
     assert parameter_title("combo") == "combo"  # not a parameter: as given
+
+
+def test_bad_parameter_error_shows_the_value_given():
+    # the message names the value that was refused, not only the rule (mutation survivor, seed 21)
+    with pytest.raises(ParameterError) as err:
+        ModelParams().with_overrides({"clients.second_tab_prob": 1.5})
+    assert "clients.second_tab_prob" in str(err.value)
+    assert "(got 1.5)" in str(err.value)

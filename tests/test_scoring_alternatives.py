@@ -290,3 +290,57 @@ def test_beta_lower_bound_is_betaincinv_of_every_element():
         assert ours.shape == scipys.shape
         assert np.array_equal(ours.view(np.int64), scipys.view(np.int64))
     assert beta_lower_bound(np.array([]), np.array([]), 0.9).shape == (0,)
+
+
+# --------------------------------------------------- gaps found by mutation testing (seed 21)
+
+
+def test_rules_without_neutral_in_the_denominator_leave_neutral_outcomes_out():
+    # 3 successes and 1 neutral; neutral not counted: Beta(3.2 + 3, 0.8 + 0), 3 outcomes
+    rs = get_rules("upwork-2023", neutral_in_denominator=False,
+                   alternatives=AlternativeRules(bayes_prior_mean=0.8))
+    r = score_one([S, S, S, U], rs=rs)
+    assert r.bayes_mean[0] == pytest.approx(6.2 / 7.0)
+    assert r.wilson_lower[0] == pytest.approx(wilson_lower_bound(3, 3, 0.95))
+    assert r.n_outcomes[0] == 3
+    assert score_one([S, S, S, U]).bayes_mean[0] == pytest.approx(6.2 / 8.0)  # default: counted
+
+
+def test_rater_weight_per_contract_weights_the_debiased_score():
+    # a success weighing 1 and a negative weighing 0.25: debiased share 1 / 1.25
+    args = (np.zeros(2, np.int64), np.arange(2), np.full(2, WEEK - 1), np.array([S, X], np.int8),
+            np.ones(2))
+    r = alternative_scores(*args, week=WEEK, n_freelancers=1, rules=rules(),
+                           rater_weight=np.array([1.0, 0.25]))
+    assert r.debiased[0] == pytest.approx(0.8)
+    plain = alternative_scores(*args, week=WEEK, n_freelancers=1, rules=rules())
+    assert plain.debiased[0] == pytest.approx(0.5)
+
+
+def test_ratings_without_a_reference_do_not_change_a_clients_weight():
+    # client 0 gave freelancer 0 a 0 where client 1 gave 10 (deviation 10 each way); its rating
+    # of freelancer 1, whom nobody else rated, has no reference and must not count as a rating
+    f = np.array([0, 0])
+    c = np.array([0, 1])
+    x = np.array([0.0, 10.0])
+    base = client_rating_weights(f, c, x, n_clients=2)
+    more = client_rating_weights(np.append(f, 1), np.append(c, 0), np.append(x, 5.0),
+                                 n_clients=2)
+    assert base[0] < 0.5  # a large deviation costs weight
+    np.testing.assert_allclose(more, base)
+
+
+def test_quantile_mapping_needs_two_reference_scores_and_uses_them_from_two():
+    one = to_jss_scale([10.0, 90.0], [60.0])
+    np.testing.assert_array_equal(one, [10.0, 90.0])  # one reference value: unchanged
+    two = to_jss_scale([10.0, 90.0], [50.0, 70.0])
+    np.testing.assert_allclose(two, np.quantile([50.0, 70.0], [0.25, 0.75]))
+
+
+def test_alternative_rule_strengths_may_be_below_1():
+    # positive numbers are allowed, also those in (0, 1)
+    r = rules(bayes_prior_strength=0.5, debias_noise_sd=0.5, debias_scale=0.5,
+              debias_prior_ratings=0.5, client_prior_ratings=0.5)
+    assert r.alternatives.bayes_prior_strength == 0.5
+    with pytest.raises(ValueError, match="bayes_prior_strength"):
+        rules(bayes_prior_strength=0.0)

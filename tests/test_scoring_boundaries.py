@@ -431,7 +431,9 @@ def test_flag_by_freelancer_ratings_edges():
 def test_flag_switched_off_and_flag_week():
     flagged, week = flag([0] * 5, [N] * 5)
     assert flagged[0] and week[0] == WEEK
-    assert not flag([0] * 5, [N] * 5, rules=get_rules("upwork-2023", client_flagging=False))[0][0]
+    off = flag([0] * 5, [N] * 5, rules=get_rules("upwork-2023", client_flagging=False))
+    assert not off[0][0]
+    assert off[1].shape == (1,) and np.isnan(off[1]).all()  # one 'never' week per client
 
 
 def test_non_retroactive_flag_edge_at_the_flag_week():
@@ -699,6 +701,17 @@ def test_perk_counts_only_ended_jobs_and_works_for_several_freelancers():
                                   np.ones(2 * k), top_rated=np.array([True, True]), state=None,
                                   week=WEEK, n_freelancers=2, rules=R23)
     assert mask[k - 1] and mask[2 * k - 1] and mask.sum() == 2
+
+
+def test_perk_with_freelancers_beyond_the_last_one_with_contracts():
+    # freelancer 1 of 3 has the contracts; 0 and 2 have none (each gets no removal)
+    k = 11
+    mask, state = select_removals(np.ones(k, np.int64), np.arange(k), np.full(k, WEEK - 5.0),
+                                  np.array([S] * 10 + [N], np.int8), np.ones(k),
+                                  top_rated=np.array([True, True, True]), state=None, week=WEEK,
+                                  n_freelancers=3, rules=R23)
+    assert mask[-1] and mask.sum() == 1
+    assert state.last_removal_week[1] == WEEK and np.isnan(state.last_removal_week[[0, 2]]).all()
 
 
 def test_perk_under_2015_rules_scores_with_the_reasons():

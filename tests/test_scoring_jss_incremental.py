@@ -128,3 +128,29 @@ def test_unsupported_weights_and_backwards_weeks_are_refused():
     with pytest.raises(ValueError, match="before"):
         ws.update(2, [], freelancer=np.zeros(0, int), pair=np.zeros(0, int), end_week=[],
                   outcome=[], reason=[], weight=[], n_freelancers=1, n_pairs=0)
+
+
+def test_window_sums_without_reasons_and_without_freelancers():
+    """``reason=None`` (no reasons known) scores as ``job_success_scores`` without reasons;
+    scores of no freelancer are empty (gaps found by mutation testing)."""
+    rules = get_rules("upwork-2023")
+    assert WindowSums(rules).result([]).jss.shape == (0,)
+    f, pair = np.array([0, 0, 0, 1]), np.array([0, 1, 2, 3])
+    end, out, w = np.array([3.0, 5.0, np.nan, 6.0]), np.array([0, 2, 0, 0]), np.ones(4)
+    ws = WindowSums(rules)
+    ws.update(10, [0, 1, 2, 3], freelancer=f, pair=pair, end_week=end, outcome=out, reason=None,
+              weight=w, n_freelancers=2, n_pairs=4)
+    full = job_success_scores(f, pair, end, out, w, week=10, n_freelancers=2, rules=rules)
+    res = ws.result([0, 1])
+    for name in ("jss", "n_outcomes", "n_clients", "visible"):
+        np.testing.assert_array_equal(getattr(res, name), getattr(full, name), err_msg=name)
+        assert getattr(res, name).dtype == getattr(full, name).dtype, name
+    # each contract taken out in turn (a running one, an ended one): as scoring without it
+    for k in (1, 2):
+        rest = np.arange(4) != k
+        without = ws.scores_without([k], [f[k]], [pair[k]])
+        ref = job_success_scores(f[rest], pair[rest], end[rest], out[rest], w[rest], week=10,
+                                 n_freelancers=2, rules=rules)
+        for name in ("jss", "window_24m", "n_outcomes", "n_clients"):
+            np.testing.assert_array_equal(getattr(without, name)[0], getattr(ref, name)[f[k]],
+                                          err_msg=f"{name} without contract {k}")

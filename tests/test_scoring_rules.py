@@ -192,3 +192,29 @@ def test_each_era_scores_the_example_history():
     for era in RULE_SET_NAMES:
         assert np.isnan(jss[era]["dev"]) and np.isnan(jss[era]["eli"])
         assert jss[era]["ben"] == 80.0
+
+
+def test_weights_stay_fractional_when_custom_size_weights_are_whole_numbers():
+    # a rules file may give whole-number weights; the long-term extra and the cap still apply
+    r = get_rules("upwork-2023", job_size_weights=False, size_weights=(1, 2, 3))
+    w = contract_weights([100.0, 5000.0, 100.0], [26.0, 3.0, 520.0], r)
+    assert w.dtype == np.float64
+    np.testing.assert_array_equal(w, [3.0, 1.0, 8.0])
+
+
+def test_weights_of_contracts_without_paid_weeks_get_no_long_term_extra():
+    r = get_rules("upwork-2023")
+    w = contract_weights([100.0, 100.0, 2000.0], [np.nan, -13.0, np.nan], r)
+    np.testing.assert_array_equal(w, [1.0, 1.0, 1.5])
+
+
+@pytest.mark.parametrize(("override", "ok"), [
+    ({"private_success_min": 10, "private_neutral_min": 10}, True),
+    ({"private_success_min": 11}, False),
+])
+def test_private_score_thresholds_stay_within_0_to_10(override, ok):
+    if ok:
+        assert get_rules("upwork-2023", **override).private_success_min == 10
+    else:
+        with pytest.raises(ValueError, match="private_success_min"):
+            get_rules("upwork-2023", **override)

@@ -363,10 +363,6 @@ def validate_history(df: pd.DataFrame) -> ParsedHistory:
     )
 
 
-def _round(x: float, digits: int = 2) -> float | None:
-    return None if x is None or not np.isfinite(x) else round(float(x), digits)
-
-
 def _factorize_floats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes and distinct values of a float column, by bit pattern (-0.0 and 0.0 stay apart)."""
     codes, bits = pd.factorize(np.ascontiguousarray(x, dtype=np.float64).view(np.int64))
@@ -374,8 +370,8 @@ def _factorize_floats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rounded_list(x: np.ndarray, digits: int = 2) -> list[float | None]:
-    """``[_round(v) for v in x]`` for a whole column (NaN/inf -> None); Python's ``round`` runs
-    once per distinct value (a score column holds few)."""
+    """``[round(v, digits) for v in x]`` for a whole column (NaN/inf -> None); Python's
+    ``round`` runs once per distinct value (a score column holds few)."""
     codes, uniques = _factorize_floats(x)
     finite = np.isfinite(uniques)
     values = [round(v, digits) if ok else None
