@@ -152,17 +152,23 @@ def test_default_analysed_period_is_in_steady_state():
 
 
 def test_standards_drift_raises_public_stars_over_time_with_quality_fixed():
-    def stars_rise(drift: float) -> float:
+    """Same seed with and without drift: the same work (true quality fixed, no entry or exit),
+    and the stars that drift adds grow with time. Quality is middling (Beta(2, 2)) so that the
+    5-star ceiling does not swallow the drift: at the defaults most ratings are already 5."""
+    def stars_by_period(drift: float) -> tuple[float, float]:
         out = simulate(ModelParams().with_overrides({
             **SMALL, "clients.public_inflation_stars_per_year": drift,
-            "freelancers.entry_rate_per_week": 0.0, "freelancers.exit_prob_per_week": 0.0}),
-            seed=4)
+            "freelancers.entry_rate_per_week": 0.0, "freelancers.exit_prob_per_week": 0.0,
+            "freelancers.quality.a": 2.0, "freelancers.quality.b": 2.0}), seed=4)
         ct = out.contracts[out.contracts.end_week.notna() & out.contracts.public_stars.notna()]
         early = ct.public_stars[ct.end_week.astype(int) < 60].mean()
         late = ct.public_stars[ct.end_week.astype(int) >= 90].mean()
-        return late - early
+        return early, late
 
-    assert stars_rise(0.5) > stars_rise(0.0) + 0.05
+    early_0, late_0 = stars_by_period(0.0)
+    early_d, late_d = stars_by_period(0.5)
+    assert early_d > early_0
+    assert late_d - late_0 > (early_d - early_0) + 0.025
 
 
 def _silent_share_by_quartile(out) -> pd.Series:
