@@ -265,10 +265,11 @@ def test_json_text_of_numbers_needing_care():
     import pandas as pd
 
     from marketplace.scoring import get_rules
-    from marketplace.scoring.history import HistoryScore, _round, _rounded_list
+    from marketplace.scoring.history import HistoryScore, _rounded_list
 
     x = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 2.675, 1.005, 0.125, 80.0, 1e-9, 2.675])
-    assert _rounded_list(x) == [_round(v) for v in x]
+    # the reference: Python's round of each finite value, None otherwise
+    assert _rounded_list(x) == [round(float(v), 2) if np.isfinite(v) else None for v in x]
     assert json.dumps(_rounded_list(x)).startswith("[-0.0, 0.0, null, null, null, 2.67, 1.0, 0.12")
     freelancers = pd.DataFrame({"freelancer_id": ["a", "b"], "jss": [-0.0, np.nan],
                                 **{c: [2.675, 1.005] for c in ("window_24m", "window_12m",
