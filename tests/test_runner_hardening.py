@@ -289,6 +289,11 @@ def _runs_done(out: Path) -> int:
                if not p.name.startswith(store.TMP_PREFIX))  # fmt: skip
 
 
+def _default_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     "signals", [("SIGINT", "SIGINT"), ("SIGTERM",)], ids=["ctrl-c-twice", "sigterm"]
 )
@@ -304,8 +309,11 @@ def test_interrupted_pool_sweep_ends_fast_and_resume_completes(tmp_path, signals
            str(out), "--workers", "2", "--quiet", "--no-report"]  # fmt: skip
     log = tmp_path / "stderr.txt"
     with log.open("w") as err:
+        # default Ctrl-C and SIGTERM in the child, as a user's shell gives them: an ignored
+        # signal is inherited across exec, and something earlier in the whole suite (not this
+        # file) leaves the pytest process ignoring SIGINT, which made the child run to exit 0
         proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
-                                stderr=err)  # fmt: skip
+                                stderr=err, preexec_fn=_default_signals)  # fmt: skip
         try:
             deadline = time.monotonic() + 120
             while _runs_done(out) < 1:
