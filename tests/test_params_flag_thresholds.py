@@ -65,6 +65,11 @@ def test_the_analysis_layer_rebuilds_the_same_rules():
     as_dict = params.model_dump(mode="json", by_alias=True)  # as a manifest stores them
     assert _rules_for(as_dict) == _rules_for(params)
     assert _rules_for(ModelParams().model_dump(mode="json")) == get_rules("upwork-2023")
+    # flagging switched off: the analysis must not rescore with flagging on
+    off = params.with_overrides({"platform.flag_clients": False})
+    assert not MarketplaceModel(off.with_overrides(TINY), rng=1).rules.client_flagging
+    assert _rules_for(off) == MarketplaceModel(off.with_overrides(TINY), rng=1).rules
+    assert _rules_for(off.model_dump(mode="json", by_alias=True)) == _rules_for(off)
 
 
 @pytest.mark.parametrize(("path", "bad"), [

@@ -848,20 +848,14 @@ def _newcomers(final: pd.DataFrame, start: float, notes: _Notes) -> dict[str, fl
 
 
 def _rules_for(params: Any) -> Any:
-    """The scoring RuleSet a run used: `params.rules` with `params.platform.removal_perk` and
-    the flagging thresholds the platform parameters override (as the model builds it)."""
-    from marketplace.model.params import PlatformParams
+    """The scoring RuleSet a run used: `params.rules` with the rule-set overrides of its
+    platform parameters (removal perk, client flagging, flagging thresholds), as the model
+    reads them."""
+    from marketplace.model.params import platform_rule_overrides
     from marketplace.scoring import get_rules
     from marketplace.scoring.rules import DEFAULT_RULES
 
-    overrides = {}
-    perk = _param(params, "platform.removal_perk")
-    if perk is not None:
-        overrides["removal_perk"] = bool(perk)
-    for name in PlatformParams.FLAG_THRESHOLD_FIELDS:
-        value = _param(params, f"platform.{name}")
-        if value is not None:
-            overrides[name] = value
+    overrides = platform_rule_overrides(lambda name: _param(params, f"platform.{name}"))
     return get_rules(_param(params, "rules", DEFAULT_RULES), **overrides)
 
 

@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from marketplace.scoring.rules import ERAS
+
 try:  # the scoring layer owns the rule-set names; fall back while it is being written
     from marketplace.scoring import RULE_SET_NAMES as _RULE_SET_NAMES
 except ImportError:  # pragma: no cover - only before the scoring engine lands
@@ -444,6 +446,20 @@ class LargeContractBarMix(_Mix):
         return tuple(float(k) for k in shares), tuple(shares.values())
 
 
+def _flag_threshold(name: str, meaning: str, scope: str, unit: str, source: str,
+                    **bounds: float) -> Any:
+    """An optional override of the rule set's client-flagging threshold ``name`` (ODD 7.1.6):
+    None keeps the rule set's value, which the description quotes from the rule sets themselves
+    (one place for each number)."""
+    values = sorted({getattr(rules, name) for rules in ERAS.values()})
+    documented = (f"{values[0]:g} in every era" if len(values) == 1
+                  else "by era: " + ", ".join(f"{v:g}" for v in values))
+    where = f"{scope}; " if scope else ""
+    return Field(None, **bounds, description=(
+        f"{meaning} ({where}override of the rule set's {name}, {documented}; None = the rule "
+        f"set's value; no effect when flag_clients is False). Unit: {unit}. {source}"))
+
+
 class PlatformParams(_Group):
     """What the platform does besides scoring: flagging, perk, fees (rules from the rule set)."""
 
@@ -456,34 +472,25 @@ class PlatformParams(_Group):
     # sweep or sensitivity study can vary them; None keeps the rule set's value (bit-identical).
     # All [A]: Upwork documents that clients are flagged [V], not at which numbers. With
     # flag_clients False they have no effect (nobody is flagged).
-    flag_min_contracts: int | None = Field(
-        None, ge=1, description="Rated contracts a client needs before it can be flagged as a "
-        "harsh rater (counted over the lookback; override of the rule set's "
-        "flag_min_contracts, 5 in every era; None = the rule set's value; no effect when "
-        "flag_clients is False). Unit: "
-        "contracts. [A] Upwork publishes no number.")
-    flag_min_negative_share: float | None = Field(
-        None, ge=0.0, le=1.0, description="Negative share of a client's feedback that flags it "
-        "as a harsh rater (over the lookback; override of the rule set's "
-        "flag_min_negative_share, 0.6 in every era; None = the rule set's value; no effect when "
-        "flag_clients is False). Unit: share of contracts with feedback. [A] Upwork: 'a "
-        "significant amount of bad feedback' [V], no number.")
-    flag_lookback_weeks: int | None = Field(
-        None, ge=1, description="Weeks of feedback that flagging looks back over (given and "
-        "received; override of the rule set's flag_lookback_weeks, 104 in every era; None = "
-        "the rule set's value; no effect when flag_clients is False). Unit: weeks. [A] the "
-        "JSS's own 24-month window.")
-    flag_min_ratings: int | None = Field(
-        None, ge=1, description="Freelancer ratings a client needs before it can be flagged "
-        "as poorly rated (counted over the lookback; override of the rule set's "
-        "flag_min_ratings, 5 in every era; None = the rule set's value; no effect when "
-        "flag_clients is False). Unit: "
-        "ratings. [A] Upwork publishes no number.")
-    flag_max_mean_rating: float | None = Field(
-        None, ge=1.0, le=5.0, description="Mean rating by freelancers at or below which a client "
-        "is flagged as poorly rated (override of the rule set's flag_max_mean_rating, 2.5 in "
-        "every era; None = the rule set's value; no effect when flag_clients is False). Unit: "
-        "stars (1-5). [A] Upwork: 'a very low FL feedback rating' [V], no number.")
+    flag_min_contracts: int | None = _flag_threshold(
+        "flag_min_contracts", "Rated contracts a client needs before it can be flagged as a "
+        "harsh rater", "counted over the lookback", "contracts",
+        "[A] Upwork publishes no number.", ge=1)
+    flag_min_negative_share: float | None = _flag_threshold(
+        "flag_min_negative_share", "Negative share of a client's feedback that flags it as a "
+        "harsh rater", "over the lookback", "share of contracts with feedback",
+        "[A] Upwork: 'a significant amount of bad feedback' [V], no number.", ge=0.0, le=1.0)
+    flag_lookback_weeks: int | None = _flag_threshold(
+        "flag_lookback_weeks", "Weeks of feedback that flagging looks back over",
+        "given and received", "weeks", "[A] the JSS's own 24-month window.", ge=1)
+    flag_min_ratings: int | None = _flag_threshold(
+        "flag_min_ratings", "Freelancer ratings a client needs before it can be flagged as "
+        "poorly rated", "counted over the lookback", "ratings",
+        "[A] Upwork publishes no number.", ge=1)
+    flag_max_mean_rating: float | None = _flag_threshold(
+        "flag_max_mean_rating", "Mean rating by freelancers at or below which a client is "
+        "flagged as poorly rated", "", "stars (1-5)",
+        "[A] Upwork: 'a very low FL feedback rating' [V], no number.", ge=1.0, le=5.0)
     freelancer_rating_noise_sd: float = Field(
         0.5, ge=0, description="Standard deviation of a freelancer's 1-5 star rating of a client "
         "around what the client did in the contract. Unit: stars.")
@@ -545,16 +552,24 @@ class PlatformParams(_Group):
     def rule_overrides(self) -> dict[str, Any]:
         """The rule-set fields these parameters override (``scoring.get_rules(name, **...)``):
         the removal perk and flagging thresholds when set, client flagging when switched off."""
-        out: dict[str, Any] = {}
-        if self.removal_perk is not None:
-            out["removal_perk"] = self.removal_perk
-        if not self.flag_clients:
-            out["client_flagging"] = False
-        for name in self.FLAG_THRESHOLD_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        return out
+        return platform_rule_overrides(lambda name: getattr(self, name))
+
+
+def platform_rule_overrides(value: typing.Callable[[str], Any]) -> dict[str, Any]:
+    """``PlatformParams.rule_overrides`` from any reader of platform parameters: ``value(name)``
+    gives a parameter's value, None when absent (a manifest's stored dict reads the same as the
+    schema, so the analysis rebuilds exactly the rule set the model used)."""
+    out: dict[str, Any] = {}
+    perk = value("removal_perk")
+    if perk is not None:
+        out["removal_perk"] = bool(perk)
+    if value("flag_clients") is False:
+        out["client_flagging"] = False
+    for name in PlatformParams.FLAG_THRESHOLD_FIELDS:
+        threshold = value(name)
+        if threshold is not None:
+            out[name] = threshold
+    return out
 
 
 class ModelParams(_Group):
