@@ -120,7 +120,7 @@ def _number(value: Any) -> bool:
 
 def parse_calibration_config(raw: Any, source: str | None = None) -> CalibrationConfig:
     """Validate a parsed YAML calibration config; ConfigError names every bad field."""
-    from marketplace.analysis.facts import checks_by_metric
+    from marketplace.analysis.facts import OBJECTIVES, checks_by_metric
     from marketplace.model.params import ModelParams, ParameterError
 
     problems: list[tuple[str, str]] = []
@@ -193,8 +193,6 @@ def parse_calibration_config(raw: Any, source: str | None = None) -> Calibration
                 problems.append((where, f"weight must be a number > 0, got {weight!r}"))
             else:
                 facts[str(metric)] = float(weight)
-    from marketplace.analysis.facts import OBJECTIVES
-
     objective_kind = raw.get("objective", "target")
     if objective_kind not in OBJECTIVES:
         problems.append(("objective", f"must be one of {', '.join(OBJECTIVES)} (distance to "
