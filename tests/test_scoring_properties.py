@@ -96,3 +96,18 @@ def test_displayed_jss_is_the_best_eligible_window(rows, name):
     np.testing.assert_allclose(res.jss[shown], best[shown])
     assert (res.n_outcomes[shown] >= rules.visibility_min_outcomes).all()
     assert (res.n_clients[shown] >= rules.visibility_min_clients).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, 1.0, 90.0, 91.0, 100.0, -3.25]), min_size=1,
+                max_size=300),
+       st.integers(0, 2**32 - 1))
+def test_average_ranks_equal_scipys_rankdata_with_many_ties(values, seed):
+    """The weekly Spearman ranks JSS values, which tie a lot: every member of a tied run gets the
+    run's average rank whatever order the (unstable) sort leaves them in."""
+    from scipy.stats import rankdata
+
+    from marketplace.scoring import average_ranks
+
+    x = np.random.default_rng(seed).permutation(np.array(values))
+    np.testing.assert_array_equal(average_ranks(x), rankdata(x, method="average"))
