@@ -523,3 +523,18 @@ def test_top_rated_plus_large_contract_flags_use_the_chosen_bar_in_a_run(bar):
     assert m._large_contract.shape == (n,)
     assert (m._large_contract == expected).all()
     assert 0 < expected.sum() < n
+
+
+# --------------------------------------------------- gaps found by mutation testing (seed 23)
+def test_first_hire_week_is_the_start_of_each_freelancers_first_contract():
+    """docs/outputs.md: first_hire_week is the week of the first hire (<NA> = never hired), the
+    earliest start week of the freelancer's contracts, also for those hired in week 0."""
+    out = run(**{"clients.jobs_per_week": 1.0})  # busier: a few hires in week 0
+    final = out.final_freelancers.set_index("freelancer_id")
+    first = out.contracts.groupby("freelancer_id").start_week.min()
+    n_contracts = out.contracts.groupby("freelancer_id").size()
+    hired_again = (first == 0) & (n_contracts > 1)
+    assert hired_again.sum() >= 2  # hired in the very first week, and again later
+    assert (final.loc[first.index, "first_hire_week"] == first).all()
+    never = final.index.difference(first.index)
+    assert len(never) > 0 and final.loc[never, "first_hire_week"].isna().all()
