@@ -105,7 +105,7 @@ def report(work: Path, layer: str, selected: list[str] | None) -> None:
     timeouts = [k for k in killed if ran[k] in TIMEOUT_CODES]
     if timeouts:  # a survivor running every test on a loaded machine can hit the wall clock
         print(f"{layer}: {len(timeouts)} of the killed are timeouts; re-run each by hand (the "
-              "mutant applied, the layer's tests) and count it killed only if a test fails:")
+              "mutant applied, the layer's tests): killed only if a test fails or hangs:")
     for k in timeouts:
         print("  timeout:", k)
 
