@@ -38,11 +38,13 @@ LAYERS = {
         "tests/test_model_behaviour.py", "tests/test_model_choice.py", "tests/test_model_params.py",
         "tests/test_model_consistency.py", "tests/test_determinism.py", "tests/test_known_signs.py",
         "tests/test_model_forces.py", "tests/test_model_jss_engine.py",
+        "tests/test_params_flag_thresholds.py",
     ],
 }
 COPY = ["marketplace", "tests", "docs", "examples", "experiments"]
 EQUIVALENT = ROOT / "docs" / "mutation_equivalent.txt"
 KILLED_CODES = {1, 2, 3, 24, 36, 152, -24, -11, -9}  # test failure, error, timeout, crash
+TIMEOUT_CODES = {24, 36, 152, -24}  # mutmut's timeouts (SIGXCPU, wall clock)
 
 
 def stage(layer: str) -> Path:
@@ -100,6 +102,12 @@ def report(work: Path, layer: str, selected: list[str] | None) -> None:
         print(f"{layer}: score = {len(killed)} / {denom} = {100 * len(killed) / denom:.1f}%")
     for k in alive:
         print("  alive:", k, "(no test)" if k in no_tests else "")
+    timeouts = [k for k in killed if ran[k] in TIMEOUT_CODES]
+    if timeouts:  # a survivor running every test on a loaded machine can hit the wall clock
+        print(f"{layer}: {len(timeouts)} of the killed are timeouts; re-run each by hand (the "
+              "mutant applied, the layer's tests): killed only if a test fails or hangs:")
+    for k in timeouts:
+        print("  timeout:", k)
 
 
 def main() -> None:

@@ -454,3 +454,87 @@ def test_client_shortfall_is_0_at_the_median_1_at_the_5th_percentile_and_0_witho
     assert gap[25] == pytest.approx(0.25 / 0.45)
     flat = Freelancer.client_shortfall(np.full(7, 0.8))  # every client alike: no one avoided
     assert flat.shape == (7,) and (flat == 0.0).all()
+
+
+# --------------------------------------------------- gaps found by mutation testing (seed 22)
+@pytest.mark.parametrize("family, settings", [
+    ("beta", {"a": 4.0, "b": 2.0}),
+    ("uniform", {"low": 0.2, "high": 0.7}),
+    ("truncnormal", {"mean": 0.8, "sd": 0.3}),  # cut hard at 1: a third of the normal is above
+])
+def test_entrant_quality_follows_each_documented_family(family, settings):
+    """ODD: true quality is drawn from 'beta' (a, b), 'uniform' (low, high) or a normal
+    (mean, sd) truncated to [0, 1]: the truncated normal is drawn by its inverse CDF between the
+    two cut points, so no draw piles up at a bound."""
+    from scipy import stats
+
+    quality = {"kind": family, **settings}
+    m = _bare_model(**{f"freelancers.quality.{k}": v for k, v in quality.items()})
+    q = Freelancer.draw_entrants(m, 20_000)["quality"]
+    dist = {"beta": stats.beta(4.0, 2.0), "uniform": stats.uniform(0.2, 0.5),
+            "truncnormal": stats.truncnorm((0 - 0.8) / 0.3, (1 - 0.8) / 0.3, 0.8, 0.3)}[family]
+    assert ((q > 0) & (q < 1)).all()  # no mass at 0 or 1
+    assert stats.kstest(q, dist.cdf).pvalue > 1e-3
+    assert q.mean() == pytest.approx(dist.mean(), abs=0.01)
+
+
+def test_ground_truth_satisfaction_and_delivered_quality_stay_in_0_to_1():
+    """docs/outputs.md: delivered quality and the client's satisfaction are 0-1 (each is clipped
+    after its noise), however large the noise; high-quality work reaches exactly 1."""
+    out = run(**{"clients.satisfaction_noise_sd": 0.5, "freelancers.delivery_noise_sd": 0.3,
+                 "freelancers.chaser_share": 0.0})
+    c = out.contracts
+    assert len(c) > 100
+    for column in ("delivered_quality", "satisfaction"):
+        assert c[column].between(0.0, 1.0).all(), column
+        assert (c[column] == 1.0).mean() > 0.1, column  # the noise pushes many past 1: clipped
+        assert (c[column] == 0.0).any(), column
+
+
+@pytest.mark.parametrize("bar", ["single", "by_category"])
+def test_top_rated_plus_large_contract_flags_use_the_chosen_bar_in_a_run(bar):
+    """The Top Rated Plus large-contract requirement, as the model computes it in its weekly
+    platform update: a non-negative contract ongoing or ended within 52 weeks whose earnings
+    reach the bar, the rule set's one trp_large_contract_usd under 'single', each freelancer's
+    category bar under 'by_category'."""
+    from marketplace import scoring
+
+    params = ModelParams(n_freelancers=300, weeks=60, burn_in_weeks=5).with_overrides(
+        {"platform.top_rated_plus_bar": bar})
+    m = MarketplaceModel(params, rng=4)
+    for _ in range(60):
+        m.step()
+    assert m.rules.top_rated_plus
+    w = m.week
+    m._platform_update(w)
+    ct, n = m.contract_state, m.freelancer_state.n
+    ids = m._window_contracts(w)
+    fr = ct.freelancer[ids]
+    earned = ct.paid[ids] - ct.refunded[ids]
+    end_week = np.where(ct.end_reason[ids] >= 0, ct.end_week[ids], np.nan)
+    recent = np.isnan(end_week) | (w - end_week < 52)
+    ok = recent & (ct.outcome[ids] != scoring.Outcome.NEGATIVE)
+    if bar == "single":
+        at_bar = earned >= m.rules.trp_large_contract_usd
+    else:
+        at_bar = earned >= m._large_contract_bar_usd(fr)
+    expected = np.zeros(n, bool)
+    expected[fr[ok & at_bar]] = True
+    assert m._large_contract.shape == (n,)
+    assert (m._large_contract == expected).all()
+    assert 0 < expected.sum() < n
+
+
+# --------------------------------------------------- gaps found by mutation testing (seed 23)
+def test_first_hire_week_is_the_start_of_each_freelancers_first_contract():
+    """docs/outputs.md: first_hire_week is the week of the first hire (<NA> = never hired), the
+    earliest start week of the freelancer's contracts, also for those hired in week 0."""
+    out = run(**{"clients.jobs_per_week": 1.0})  # busier: a few hires in week 0
+    final = out.final_freelancers.set_index("freelancer_id")
+    first = out.contracts.groupby("freelancer_id").start_week.min()
+    n_contracts = out.contracts.groupby("freelancer_id").size()
+    hired_again = (first == 0) & (n_contracts > 1)
+    assert hired_again.sum() >= 2  # hired in the very first week, and again later
+    assert (final.loc[first.index, "first_hire_week"] == first).all()
+    never = final.index.difference(first.index)
+    assert len(never) > 0 and final.loc[never, "first_hire_week"].isna().all()

@@ -145,3 +145,19 @@ def test_score_scale_changes_whom_clients_hire_not_how_often():
     # to the market, a 4x change of the score's weight moves the hire rate by a fifth at most
     # (0.23 against 0.28 in this small world at the recalibrated defaults)
     assert 0.75 < rates[0] / rates[1] < 1.33, rates
+
+
+def test_choice_counts_proposals_and_reads_as_integers():
+    """``Client.choose`` returns per-job counts: proposals received, and proposals read (the
+    first tab, plus the second when opened), both integers, reads never above proposals."""
+    params = ModelParams(n_freelancers=300, weeks=20, burn_in_weeks=5)
+    opened_any = False
+    for _model, _jobs, _f, j, choice, _q, _p in _step_and_collect_choices(params, 12):
+        for name in ("n_proposals", "n_read"):
+            assert choice[name].dtype.kind == "i", name
+        n_prop, n_read = choice["n_proposals"], choice["n_read"]
+        assert (n_prop == np.bincount(j, minlength=n_prop.size)).all()
+        assert ((n_read >= 0) & (n_read <= n_prop)).all()
+        assert (n_read[choice["opened"]] == n_prop[choice["opened"]]).all()
+        opened_any |= bool(choice["opened"].any())
+    assert opened_any

@@ -7,10 +7,10 @@ override them so sweeps and the sensitivity study can vary them. None keeps the 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 
 import pytest
+from mutmut_hits import cache_with_hits
 
 from marketplace.model import MarketplaceModel, ModelParams, simulate
 from marketplace.model.params import ParameterError, PlatformParams
@@ -98,7 +98,7 @@ def test_a_sensitivity_bound_outside_the_allowed_range_is_refused(tmp_path):
         load_config(path)
 
 
-@functools.cache
+@cache_with_hits  # functools.cache that mutmut sees through (tests/mutmut_hits.py)
 def _flagged(overrides_json: str) -> int:
     overrides = {**SMALL, "clients.rater_mix.harsh": 0.3, **json.loads(overrides_json)}
     out = simulate(ModelParams().with_overrides(overrides), seed=1, snapshot_every_weeks=40)
