@@ -111,3 +111,15 @@ def test_average_ranks_equal_scipys_rankdata_with_many_ties(values, seed):
 
     x = np.random.default_rng(seed).permutation(np.array(values))
     np.testing.assert_array_equal(average_ranks(x), rankdata(x, method="average"))
+
+
+@given(st.lists(st.integers(0, 100), min_size=1, max_size=400), st.sampled_from([0, 4000, 4097]))
+def test_average_ranks_of_whole_numbers_equal_rankdata(values, shift):
+    """A JSS on 0-100 is ranked by counting (whole numbers up to 4096), anything else by sorting:
+    both give scipy's average ranks."""
+    from scipy.stats import rankdata
+
+    from marketplace.scoring import average_ranks
+
+    x = np.array(values, dtype=np.float64) + shift
+    np.testing.assert_array_equal(average_ranks(x), rankdata(x, method="average"))

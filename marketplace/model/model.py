@@ -32,7 +32,7 @@ import pandas as pd
 from marketplace import scoring
 
 from .agents import (
-    BUDGET_END_CAUSES,
+    BUDGET_ENDED,
     DISHONEST,
     EXTRA_WORK,
     FULL_REFUND,
@@ -466,7 +466,7 @@ class MarketplaceModel(mesa.Model):
                              sat_before)
         ct.satisfaction[ids] = sat_after
         as_honest = (rater == HONEST) | moved_other
-        budget_end = np.isin(ct.early_end_cause[ids], BUDGET_END_CAUSES)
+        budget_end = BUDGET_ENDED[ct.early_end_cause[ids]]
         # disputes: an unhappy client (after any chase) may dispute instead of closing
         u_dispute = rng.random(ids.size)
         dispute = is_unhappy(self, sat_after) & (u_dispute < self.p.clients.dispute_prob)
