@@ -56,3 +56,39 @@ def test_cause_tables_equal_isin():
                                   np.isin(codes, agents.BUDGET_END_CAUSES))
     np.testing.assert_array_equal(agents._CLIENT_ENDED[codes],
                                   np.isin(codes, agents._CLIENT_EARLY_END_CAUSES))
+
+
+def _distinct_jobs_reference(rng, k, size, n_jobs):
+    """The plain definition: int64 running sum of the gaps."""
+    k_max = int(k.max())
+    gap_max = max(1, n_jobs // max(k_max, 1))
+    gaps = (rng.integers(1, gap_max + 1, size, dtype=np.int32) if gap_max > 1
+            else np.ones(size, np.int32))
+    csum = np.cumsum(gaps, dtype=np.int64)
+    start = np.cumsum(k) - k
+    nonempty = k > 0
+    base = np.zeros(k.size, np.int64)
+    base[nonempty] = rng.integers(0, n_jobs, int(nonempty.sum())) - csum[start[nonempty]]
+    j = np.repeat(base, k) + csum
+    return np.where(j >= n_jobs, j - n_jobs, j)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1, 7, 800, 5_000, 3_000_000]),
+       st.integers(1, 4_000))
+def test_distinct_jobs_equal_the_int64_definition(seed, n_jobs, n_freelancers):
+    """Same jobs as the int64 running sum, on both sides of the int32 bound (3,000,000 jobs
+    with a few thousand slots crosses it)."""
+    k = np.random.default_rng(seed + 1).integers(0, 4, n_freelancers)
+    if n_jobs < 64:
+        k = np.minimum(k, n_jobs)
+    if k.sum() == 0:
+        return
+    got = agents._distinct_jobs(np.random.default_rng(seed), k, int(k.sum()), n_jobs)
+    want = _distinct_jobs_reference(np.random.default_rng(seed), k, int(k.sum()), n_jobs)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int64 and got.min() >= 0 and got.max() < n_jobs
+    start = np.cumsum(k) - k
+    for i in np.flatnonzero(k > 1)[:50]:  # a freelancer's slots go to distinct jobs
+        slots = got[start[i]: start[i] + k[i]]
+        assert np.unique(slots).size == slots.size

@@ -235,7 +235,8 @@ class Freelancer(mesa.Agent):
             avoid = model.p.platform.client_reputation_avoidance * Freelancer.client_shortfall(
                 model.client_reputation_scores())[jobs["client"]]
             keep &= rng.random(f.size, dtype=np.float32) >= avoid[j]
-        f, j, passes = f[keep], j[keep], passes[keep]
+        rows = np.flatnonzero(keep)  # one index for three gathers
+        f, j, passes = f.take(rows), j.take(rows), passes.take(rows)
         sent = np.bincount(f, minlength=n)[searching]
         if cost > 0 and f.size:
             s.connects[searching] -= cost * sent
@@ -685,7 +686,10 @@ def _distinct_jobs(rng: np.random.Generator, k: np.ndarray, size: int, n_jobs: i
     gap_max = max(1, n_jobs // max(k_max, 1))
     gaps = (rng.integers(1, gap_max + 1, size, dtype=np.int32) if gap_max > 1
             else np.ones(size, np.int32))
-    csum = np.cumsum(gaps, dtype=np.int64)
+    if size * gap_max < 2**31:  # the running sum fits: accumulate in int32, then widen once
+        csum = np.add.accumulate(gaps, dtype=np.int32).astype(np.int64)
+    else:
+        csum = np.cumsum(gaps, dtype=np.int64)
     start = np.cumsum(k) - k  # first slot of each freelancer
     nonempty = k > 0
     base = np.zeros(k.size, np.int64)
