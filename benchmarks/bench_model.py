@@ -88,7 +88,10 @@ def main() -> None:
     import marketplace.model  # noqa: F401  (imports outside the timings)
 
     load_before = os.getloadavg()
-    _time_model(500)  # warm-up
+    # warm-up of both sides: a first run is slower (lazy imports, Python's specialising
+    # interpreter); without it BoltzmannWealth's first repetition ran ~30% below its later ones
+    _time_model(500)
+    _time_boltzmann(steps=10)
     best: dict[int, dict[str, float]] = {}
     boltz = {"agent_steps_per_s_wall": 0.0, "agent_steps_per_s_cpu": 0.0}
     boltz_cpu_seen: list[float] = []  # every repetition's reference speed (it varies a lot)

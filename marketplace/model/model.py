@@ -241,6 +241,7 @@ class MarketplaceModel(mesa.Model):
         self._n_pairs = 0  # sorted indices of freelancers on the platform
         self._tr_bits = np.zeros(self.freelancer_state.allocated, np.uint32)
         self._trp_bar_usd = np.zeros(0)  # each freelancer's Top Rated Plus bar (by_category)
+        self._trp_bar_table: tuple[np.ndarray, np.ndarray] | None = None  # (bars, upper shares)
 
         cl = Client.draw_population(self, n_c)
         self.client_state.append(n_c, **cl)
@@ -772,10 +773,12 @@ class MarketplaceModel(mesa.Model):
         """
         if self.p.platform.top_rated_plus_bar == "single":
             return None
-        bars, shares = self.p.platform.large_contract_bar_mix.bars_usd()
+        if self._trp_bar_table is None:  # the mix is fixed for the run: read it once
+            bars, shares = self.p.platform.large_contract_bar_mix.bars_usd()
+            self._trp_bar_table = (np.asarray(bars, dtype=np.float64), np.cumsum(shares)[:-1])
+        bars_usd, upper = self._trp_bar_table
         u = np.modf((freelancer.astype(np.float64) + 1.0) * _GOLDEN_FRACTION)[0]
-        category = np.searchsorted(np.cumsum(shares)[:-1], u, side="right")
-        return np.asarray(bars, dtype=np.float64)[category]
+        return bars_usd[np.searchsorted(upper, u, side="right")]
 
     def _track_jss_after_end(self, w: int) -> None:
         """Ground truth of each ended contract's effect on its freelancer's JSS: the JSS at the
