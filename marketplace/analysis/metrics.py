@@ -998,12 +998,12 @@ FLAG_TARGET_TYPES = ("harsh", "dishonest")
 
 def _premium(y: np.ndarray, chaser: np.ndarray, q: np.ndarray) -> tuple[float, float]:
     """OLS coefficient of `chaser` in y ~ chaser + quality-bin dummies, with its HC1 SE."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # (not statsmodels.api: all of it)
 
     bins = pd.qcut(pd.Series(q), QUALITY_BINS, labels=False, duplicates="drop").to_numpy()
     dummies = pd.get_dummies(bins, drop_first=True, dtype=float).to_numpy()
     x = np.column_stack([np.ones(y.size), chaser.astype(float), dummies])
-    fit = sm.OLS(y.astype(float), x).fit(cov_type="HC1")
+    fit = OLS(y.astype(float), x).fit(cov_type="HC1")
     return float(fit.params[1]), float(fit.bse[1])
 
 
@@ -1247,7 +1247,8 @@ def _budget_ends(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: A
 def _drift(timeseries: pd.DataFrame | None, start: float, notes: _Notes) -> dict[str, float]:
     """Is the analysed period in steady state? OLS slope per year of the weekly share at JSS
     >= 90 and of Spearman(JSS, quality), with Newey-West (HAC) standard errors."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # (not statsmodels.api: all of it)
+    from statsmodels.tools.tools import add_constant
 
     out: dict[str, float] = {}
     weekly = _weekly(timeseries, start)
@@ -1262,8 +1263,8 @@ def _drift(timeseries: pd.DataFrame | None, start: float, notes: _Notes) -> dict
         if ok.sum() < 2 * DRIFT_HAC_LAGS:
             notes.add(name, f"fewer than {2 * DRIFT_HAC_LAGS} weeks with a value")
             continue
-        x = sm.add_constant(years[ok] - years[ok].mean())
-        fit = sm.OLS(y[ok], x).fit(cov_type="HAC", cov_kwds={"maxlags": DRIFT_HAC_LAGS})
+        x = add_constant(years[ok] - years[ok].mean())
+        fit = OLS(y[ok], x).fit(cov_type="HAC", cov_kwds={"maxlags": DRIFT_HAC_LAGS})
         out[name] = float(fit.params[1])
         out[f"{name}_se"] = float(fit.bse[1])
     return out

@@ -108,8 +108,8 @@ def available_cores() -> int:
 # are what the per-run metrics import on first use (rdrobust, rddensity with sympy, statsmodels,
 # scipy.stats: about 2.4 CPU-s); imported by each worker they cost that once per worker.
 _PRELOAD = ["marketplace.runner.execute", "marketplace.model", "marketplace.analysis.metrics",
-            "scipy.stats", "statsmodels.api", "statsmodels.duration.survfunc", "rdrobust",
-            "rddensity"]
+            "scipy.stats", "statsmodels.regression.linear_model", "statsmodels.duration.survfunc",
+            "rdrobust", "rddensity"]
 
 
 def _exit_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:
