@@ -25,6 +25,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -132,20 +133,29 @@ class _Context:
 
 
 def build_report(results_dir: str | Path, analyses: Sequence[str] | None = None,
-                 seed: int | None = None) -> Path:
+                 seed: int | None = None, processes: int = 1) -> Path:
     """Write aggregate.parquet, figures/ and report.md for a results folder; return report.md.
 
     `analyses` overrides the config's `analysis:` list; `seed` (default: the experiment's root
-    seed) seeds the bootstrap.
+    seed) seeds the bootstrap. `processes` > 1 draws the figures in that many processes, this
+    one included (`figure_pool.default_processes()` is what `marketplace report` uses; the files
+    are the same bytes). Helpers are spawned, so a script that asks for them must guard its
+    top level with ``if __name__ == "__main__":``, as for any process pool.
     """
-    ctx, names = _load(results_dir, analyses, seed, stored_aggregate=False)
-    _write_parquet(ctx.aggregate, ctx.results_dir / AGGREGATE_FILE)
-    if "sensitivity" in names and ctx.sensitivity() is not None:
-        _write_parquet(ctx.sensitivity().indices, ctx.results_dir / SA.SENSITIVITY_FILE)
-    if "robustness" in names and ctx.robustness() is not None:
-        _write_parquet(ctx.robustness().points, ctx.results_dir / SA.ROBUSTNESS_FILE)
-    figure_links = _make_figures(ctx, names)
-    text = _render(ctx, names, figure_links)
+    from marketplace.analysis.figure_pool import FigurePool
+
+    with FigurePool(processes) as pool:  # helpers start while the results are read
+        ctx, names = _load(results_dir, analyses, seed, stored_aggregate=False)
+        _write_parquet(ctx.aggregate, ctx.results_dir / AGGREGATE_FILE)
+        if "sensitivity" in names and ctx.sensitivity() is not None:
+            _write_parquet(ctx.sensitivity().indices, ctx.results_dir / SA.SENSITIVITY_FILE)
+        if "robustness" in names and ctx.robustness() is not None:
+            _write_parquet(ctx.robustness().points, ctx.results_dir / SA.ROBUSTNESS_FILE)
+        specs = _figure_specs(ctx, names)
+        slowest_first = sorted(specs, key=lambda spec: spec[2].func.__name__ not in _MANY_PANELS)
+        text = pool.draw_all(  # the helpers draw while this process writes the text
+            [(build, ctx.results_dir / FIGURES_DIR / stem) for stem, _, build in slowest_first],
+            meanwhile=lambda: _render(ctx, names, [(caption, stem) for stem, caption, _ in specs]))
     path = ctx.results_dir / REPORT_FILE
     _write_text(text, path)
     return path
@@ -466,18 +476,13 @@ def _rd_bandwidth(ctx: _Context, combo_index: int) -> float | None:
     return float(np.median(h)) if h.size else None
 
 
-def _make_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str]]:
-    """Build and save the figures of the chosen analyses; return (caption, file stem) pairs."""
-    fig_dir = ctx.results_dir / FIGURES_DIR
-    links: list[tuple[str, str]] = []
-    for stem, caption, build in _figure_specs(ctx, names):
-        F.save_figure(build(), fig_dir / stem)
-        links.append((caption, stem))
-    return links
+_MANY_PANELS = ("parameter_sweep", "sensitivity_indices")
+"""Figures with a panel per metric, drawn first: each takes several times the others."""
 
 
 def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Callable[[], Figure]]]:
-    """(file stem, caption, build) of each figure of the chosen analyses, in report order."""
+    """(file stem, caption, build) of each figure of the chosen analyses, in report order; each
+    build is a picklable partial of a `figures` function, so a helper process can draw it."""
     wanted: list[str] = []
     for name in names:
         wanted += [f for f in ANALYSES[name].figures if f not in wanted]
@@ -489,24 +494,24 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
     def emit(stem: str, caption: str, build: Callable[[], Figure]) -> None:
         specs.append((stem, caption, build))
 
-    per_run: dict[str, tuple[str, Callable[[pd.DataFrame], Any], str]] = {
-        "quality_by_jss_band": ("jss_bands", lambda t: F.quality_by_jss_band(t, group),
+    per_run: dict[str, tuple[str, str, str]] = {  # figure: (table, figures function, caption)
+        "quality_by_jss_band": ("jss_bands", "quality_by_jss_band",
                                 "Mean true quality by JSS band (95% CI over runs)."),
-        "precision_recall": ("precision_recall", lambda t: F.precision_recall_curve(t, group),
+        "precision_recall": ("precision_recall", "precision_recall_curve",
                              "Precision and recall of JSS >= cut-off for top-quartile quality."),
-        "one_negative_drop": ("one_negative_drop", lambda t: F.one_negative_drop(t, group),
+        "one_negative_drop": ("one_negative_drop", "one_negative_drop",
                               "JSS drop after one extra negative outcome, by history length."),
-        "jss_histogram": ("freelancer_sample", lambda t: F.jss_histogram(t, group),
+        "jss_histogram": ("freelancer_sample", "jss_histogram",
                           "Distribution of JSS (sampled freelancers, runs pooled)."),
     }
     for name in wanted:
         if name in per_run:
-            table, build, caption = per_run[name]
+            table, function, caption = per_run[name]
             df = ctx.table(table)
             if df is None or df.empty:
                 log.warning("figure %s skipped: no %s table", name, table)
                 continue
-            emit(name, caption + pooled, lambda df=df, build=build: build(df))
+            emit(name, caption + pooled, partial(getattr(F, function), df, group))
         elif name in ("jss_quality_hexbin", "rd_plot"):
             sample = ctx.table("freelancer_sample")
             if sample is None or sample.empty:
@@ -522,11 +527,11 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                            " points, median of the runs' rdrobust bandwidths)."
                            if bandwidth is not None else " No rdrobust estimate: bins only.")
                     emit(stem, f"Regression discontinuity at JSS 90 ({label}; runs pooled).{fit}",
-                         lambda rows=rows, i=i, h=bandwidth: F.rd_plot(
-                             rows, bandwidth=h, annotation=_rd_annotation(ctx, i)))
+                         partial(F.rd_plot, rows, bandwidth=bandwidth,
+                                 annotation=_rd_annotation(ctx, i)))
                 else:
                     emit(stem, f"JSS against true quality ({label}; runs pooled).",
-                         lambda rows=rows: F.jss_quality_hexbin(rows))
+                         partial(F.jss_quality_hexbin, rows))
         elif name == "counterfactual_scores":
             runs = ctx.summary
             if "platform.score" in runs.columns:
@@ -537,7 +542,7 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                 runs = ctx.summary
             emit(name, "Every score on the same histories: the market runs on the JSS and each "
                  "freelancer's history is scored again with every alternative (mean over runs, "
-                 "95% bootstrap CI).", lambda runs=runs: F.counterfactual_scores(runs))
+                 "95% bootstrap CI).", partial(F.counterfactual_scores, runs))
         elif name == "policy_scores_by_week":
             df = ctx.table("policy_scores_by_week")
             if df is None or df.empty:
@@ -545,7 +550,7 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                 continue
             emit(name, "Spearman(score, true quality) of every score at each snapshot week "
                  "(mean over runs, 95% CI), all runs pooled.",
-                 lambda df=df: F.score_validity_by_week(df))
+                 partial(F.score_validity_by_week, df))
         elif name == "parameter_sweep":
             if ctx.sensitivity_spec is not None:  # a sample is not a sweep: no per-value lines
                 continue
@@ -564,17 +569,16 @@ def _figure_specs(ctx: _Context, names: list[str]) -> list[tuple[str, str, Calla
                        "Sobol: total-order ST and first-order S1 indices (95% CI), ")
             emit(f"sensitivity_{method}", caption + "parameters sorted by influence, one panel "
                  "per headline metric.",
-                 lambda res=res, metrics=metrics, mlabels=mlabels, plabels=plabels:
-                 F.sensitivity_indices(res.indices, metrics, mlabels, plabels))
+                 partial(F.sensitivity_indices, res.indices, metrics, mlabels, plabels))
         elif name == "robustness" and ctx.robustness() is not None:
             rob = ctx.robustness()
             params = [p for p in rob.regions["parameter"]] or list(ctx.by)
             emit("robustness_90", "P(just above 90 beats just below) at each sampled point "
                  "(95% CI), against the parameters that most separate robust points from the "
                  "rest.",
-                 lambda rob=rob, params=params: F.robustness_map(
-                     rob.points, params, 0.5, METRIC_INFO["p_above_beats_below_90"][0],
-                     {p: SA.parameter_label(p) for p in params}))
+                 partial(F.robustness_map, rob.points, params, 0.5,
+                         METRIC_INFO["p_above_beats_below_90"][0],
+                         {p: SA.parameter_label(p) for p in params}))
     return specs
 
 
@@ -591,8 +595,8 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
         caption = ("Key metrics for each combination of " + ", ".join(ctx.by)
                    + " (varied together; mean over runs, 95% bootstrap CI).")
         out.append(("sweep_combinations", caption,
-                    lambda: F.parameter_sweep(agg, "combo", metrics, labels=labels,
-                                              xlabel="combination")))
+                    partial(F.parameter_sweep, agg, "combo", metrics, labels=labels,
+                            xlabel="combination")))
         return out
     for pi, param in enumerate(ctx.by):
         if ctx.combos[param].nunique(dropna=False) < 2:
@@ -610,8 +614,8 @@ def _sweep_figures(ctx: _Context, names: list[str]) -> list[tuple[str, str, Call
             f", one line per {_words(group)}" if group else "") + (
             f", with {', '.join(fixed)}" if fixed else "") + "."
         out.append((f"sweep_{pi}_{_short(param).replace('.', '_')}", caption,
-                    lambda agg=agg, param=param, group=group: F.parameter_sweep(
-                        agg, param, metrics, labels=labels, group=group)))
+                    partial(F.parameter_sweep, agg, param, metrics, labels=labels,
+                            group=group)))
     return out
 
 

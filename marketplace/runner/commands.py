@@ -265,6 +265,16 @@ def list_experiments(
 
 def report(
     results_dir: Annotated[Path, typer.Argument(help="A results folder (holds manifest.json).")],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Processes drawing the figures (default: this one and one per spare core, "
+            "at most 3; 1 = this process only). The files are the same either way.",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild aggregate, figures and report.md from stored results (no simulation)."""
     if not (results_dir / "manifest.json").is_file():
@@ -279,10 +289,11 @@ def report(
         ) from None
     if not isinstance(manifest, dict):
         raise _fail(f"{results_dir}/manifest.json is damaged (not a JSON object)")
+    from marketplace.analysis.figure_pool import default_processes
     from marketplace.analysis.report import build_report
 
     try:
-        build_report(results_dir)
+        build_report(results_dir, processes=workers or default_processes())
     except Exception as exc:
         raise _fail(f"report failed: {type(exc).__name__}: {exc}", 1) from None
     typer.echo(f"report:   {results_dir / 'report.md'}")

@@ -158,7 +158,7 @@ def run_experiment(
         store.make_folder(out, force=force)
         return _run(
             cfg, out, plan, previous, backend, scheduler, console, quiet, report,
-            config_file, overrides, config_hash, n_runs,
+            config_file, overrides, config_hash, n_runs, workers,
         )  # fmt: skip
 
 
@@ -176,6 +176,7 @@ def _run(
     overrides: list[str] | None,
     config_hash: str,
     n_runs: int,
+    workers: int | None,
 ) -> SweepResult:
     store.remove_stale_tmp(out)
     session = {
@@ -281,7 +282,7 @@ def _run(
         failed=list(failed_ids),
     )
     if report and result.n_ok:  # analysis list empty = every analysis (analysis.report)
-        result.report_error = _build_report(out, console, quiet)
+        result.report_error = _build_report(out, console, quiet, workers)
     return result
 
 
@@ -362,17 +363,21 @@ def _sweep(
                     window = 2 * backend.refresh()
 
 
-def _build_report(out: Path, console: Console, quiet: bool) -> str | None:
-    """Run the analysis layer's report on the stored results; return an error text or None."""
+def _build_report(out: Path, console: Console, quiet: bool, workers: int | None
+                  ) -> str | None:
+    """Run the analysis layer's report on the stored results; return an error text or None.
+    Its figures are drawn by as many processes as `--workers` allows (spare cores by default)."""
     import traceback
 
     try:
+        from marketplace.analysis.figure_pool import default_processes
         from marketplace.analysis.report import build_report
     except ImportError as exc:
         return f"analysis report not available: {exc}"
+    processes = default_processes() if workers is None else min(workers, default_processes())
     try:
         with console.status("building the report", spinner="dots") if not quiet else _null():
-            build_report(out)
+            build_report(out, processes=processes)
     except Exception as exc:
         console.print(f"[red]report failed:[/] {type(exc).__name__}: {exc}")
         return "".join(traceback.format_exception(exc))
