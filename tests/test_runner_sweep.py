@@ -20,6 +20,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from marketplace.analysis.figure_pool import default_processes
 from marketplace.cli import app
 from marketplace.runner import execute, store
 from marketplace.runner.config import ExperimentConfig, load_config
@@ -334,8 +335,11 @@ def test_run_builds_the_report_and_report_command_rebuilds_it(tmp_path, monkeypa
 
     calls = []
 
-    def fake_build_report(results_dir):
+    processes_used = []
+
+    def fake_build_report(results_dir, processes=1):
         calls.append(Path(results_dir))
+        processes_used.append(processes)
         assert (Path(results_dir) / "summary.parquet").is_file()
         (Path(results_dir) / "report.md").write_text("# report")
         return Path(results_dir) / "report.md"
@@ -350,6 +354,10 @@ def test_run_builds_the_report_and_report_command_rebuilds_it(tmp_path, monkeypa
 
     result = CliRunner().invoke(app, ["report", str(out)])
     assert result.exit_code == 0 and calls == [out, out]
+    # --workers 1 draws the figures here; the report command uses the spare cores
+    assert processes_used == [1, default_processes()]
+    CliRunner().invoke(app, ["report", str(out), "--workers", "2"])
+    assert processes_used[-1] == 2
     assert sorted(p.name for p in (out / "runs").iterdir()) == runs_before
 
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
