@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from functools import partial
 
 import pytest
@@ -31,6 +32,11 @@ def _pid_figure(label: str, marker_dir) -> Figure:
 
 def _failing_figure(label: str) -> Figure:
     raise ValueError(f"no data for {label}")
+
+
+def _busy_for_a_second() -> None:
+    """This process's other work while the helpers draw (so a helper takes the first jobs)."""
+    time.sleep(1.0)
 
 
 def _dies_in_helper(parent_pid: int, label: str) -> Figure:
@@ -76,21 +82,15 @@ def test_a_figure_error_in_a_helper_stops_the_drawing(tmp_path):
     jobs += [(partial(_tiny_figure, f"f{i}"), tmp_path / f"f{i}") for i in range(3)]
     with FigurePool(2) as pool, pytest.raises(ValueError, match="no data for first"):
         # the helper takes the first job while this process writes the text
-        pool.draw_all(jobs, meanwhile=lambda: pool_wait())
+        pool.draw_all(jobs, meanwhile=_busy_for_a_second)
     assert not (tmp_path / "bad.png").exists()
-
-
-def pool_wait() -> None:
-    import time
-
-    time.sleep(1.0)
 
 
 def test_a_helper_that_dies_leaves_its_figures_to_this_process(tmp_path):
     jobs = [(partial(_dies_in_helper, os.getpid(), f"f{i}"), tmp_path / f"f{i}")
             for i in range(4)]
     with FigurePool(2) as pool:
-        pool.draw_all(jobs, meanwhile=pool_wait)
+        pool.draw_all(jobs, meanwhile=_busy_for_a_second)
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png") == [
         f"f{i}.png" for i in range(4)]
 

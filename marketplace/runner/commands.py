@@ -9,7 +9,7 @@ Exit codes: 0 success, 1 a run (or the report) failed, 2 bad input (config, opti
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,6 +34,11 @@ SetOption = Annotated[
 ]
 
 
+def _workers_option(help_text: str) -> Any:
+    """``--workers/-w N`` (N >= 1, absent = None) with the command's own help."""
+    return Annotated[int | None, typer.Option("--workers", "-w", min=1, help=help_text)]
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.secho(message, err=True, fg="red")
     return typer.Exit(code)
@@ -51,15 +56,8 @@ def _load(config: Path, overrides: list[str] | None):
 def run(
     config: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment config (YAML).")],
     set_: SetOption = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            "-w",
-            min=1,
-            help="Local worker processes (default: all cores; 1 = in this process).",
-        ),
-    ] = None,
+    workers: _workers_option(
+        "Local worker processes (default: all cores; 1 = in this process).") = None,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -265,16 +263,9 @@ def list_experiments(
 
 def report(
     results_dir: Annotated[Path, typer.Argument(help="A results folder (holds manifest.json).")],
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            "-w",
-            min=1,
-            help="Processes drawing the figures (default: this one and one per spare core, "
-            "at most 3; 1 = this process only). The files are the same either way.",
-        ),
-    ] = None,
+    workers: _workers_option(
+        "Processes drawing the figures (default: this one and one per spare core, at most 3; "
+        "1 = this process only). The files are the same either way.") = None,
 ) -> None:
     """Rebuild aggregate, figures and report.md from stored results (no simulation)."""
     if not (results_dir / "manifest.json").is_file():
