@@ -16,6 +16,12 @@ the load average before and after is printed (the machine may be shared). The ve
 model's best by the fastest reference seen (the strictest ratio); the spread of the reference and
 the ratio within each repetition (its model run over its own reference run) are printed beside it.
 
+With 10,000 among the sizes it also times a market of 100 freelancers (same weeks, interleaved):
+the cost of a week that does not grow with the market (the model's ~1,900 numpy and Python calls
+a week, on arrays of a few dozen elements). It prints that floor's share of the 10,000 run and the
+ratio the 10,000 run would reach with the floor at zero: how far removing call overhead alone
+could take the model; the rest is work on the market's arrays.
+
     .venv/bin/python benchmarks/bench_model.py [--repeats 3] [--sizes 1000 10000 100000]
         [--jss-engine incremental|full]
 """
@@ -32,6 +38,7 @@ import sys
 import time
 
 WEEKS = 260
+FLOOR_SIZE = 100  # freelancers: a market small enough that its cost is the per-week call overhead
 BURN_IN = 104  # must be below WEEKS (the default burn-in is longer than 260 weeks)
 JSS_ENGINE = "incremental"
 
@@ -99,6 +106,7 @@ def main() -> None:
     boltz = {"agent_steps_per_s_wall": 0.0, "agent_steps_per_s_cpu": 0.0}
     boltz_cpu_seen: list[float] = []  # every repetition's reference speed (it varies a lot)
     paired: list[float] = []  # ratio of each repetition's model run to its own reference run
+    floor_cpu: list[float] = []  # CPU s of the FLOOR_SIZE market (the fixed cost of the weeks)
     for _ in range(args.repeats):
         b = _time_boltzmann()
         boltz = {k: max(boltz[k], b[k]) for k in boltz}
@@ -107,6 +115,7 @@ def main() -> None:
             r = _in_child(n) if n >= 100_000 else _time_model(n)
             if n == 10_000:  # this repetition's ratio: model and reference minutes apart at most
                 paired.append(10_000 * WEEKS / r["cpu_s"] / b["agent_steps_per_s_cpu"])
+                floor_cpu.append(_time_model(FLOOR_SIZE)["cpu_s"])
             if n not in best or r["wall_s"] < best[n]["wall_s"]:
                 best[n] = {**r, "cpu_s": min(r["cpu_s"], best.get(n, r)["cpu_s"])}
             elif r["cpu_s"] < best[n]["cpu_s"]:
@@ -150,6 +159,11 @@ def main() -> None:
         print(f"    ratio within each repetition (model / that repetition's reference): "
               f"median {statistics.median(paired):.1f}x, "
               f"{min(paired):.1f}x-{max(paired):.1f}x")
+        floor = min(floor_cpu)
+        ceiling = 10_000 * WEEKS / (r10["cpu_s"] - floor) / boltz["agent_steps_per_s_cpu"]
+        print(f"    fixed cost: {FLOOR_SIZE} freelancers x {WEEKS} weeks take {floor:.2f} cpu s "
+              f"({1000 * floor / WEEKS:.1f} ms a week), {100 * floor / r10['cpu_s']:.0f}% of the "
+              f"10,000 run; with it at zero the 10,000 run would reach {ceiling:.1f}x (strict)")
         if 100_000 in best:
             r100 = best[100_000]
             cost = (r100["cpu_s"] / (100_000 * WEEKS)) / (r10["cpu_s"] / (10_000 * WEEKS))
