@@ -106,3 +106,32 @@ def test_jss_held_in_run_equals_fresh_scoring_of_history(era):
     assert seen["with_jss"] > 40, seen
     for key in ("flagged_clients", "removed", "disputes", "chase_accepted", "no_feedback"):
         assert seen[key] > 0, (key, seen)
+
+
+def test_pair_ids_one_id_per_relationship_across_table_merges(monkeypatch):
+    """Every (freelancer, client) pair keeps the id it first got, new pairs of one call get
+    consecutive ids in key order, and nothing changes when the small table of recent pairs is
+    merged into the large one (forced here after every few new pairs)."""
+    import marketplace.model.model as model_module
+
+    monkeypatch.setattr(model_module, "_RECENT_PAIRS_MAX", 5)
+    model = MarketplaceModel(params=ModelParams(n_freelancers=50, weeks=10, burn_in_weeks=2),
+                             rng=3)
+    n_clients = model.client_state.n
+    known: dict[tuple[int, int], int] = {}
+    rng = np.random.default_rng(11)
+    merges = 0
+    for _ in range(60):
+        f = rng.integers(0, 40, 9)
+        c = rng.integers(0, min(n_clients, 6), 9)
+        before_main = model._pair_keys.size
+        got = model._pair_ids(f, c)
+        merges += model._pair_keys.size > before_main
+        new = sorted({(int(a), int(b)) for a, b in zip(f, c, strict=True)} - set(known),
+                     key=lambda p: p[0] * n_clients + p[1])
+        for pair in new:
+            known[pair] = len(known)
+        expected = [known[(int(a), int(b))] for a, b in zip(f, c, strict=True)]
+        assert got.tolist() == expected
+    assert merges >= 3  # the merge path ran
+    assert model._n_pairs == len(known)

@@ -61,6 +61,7 @@ __all__ = ["MarketplaceModel", "simulate"]
 
 COMPLETED, CLIENT_ENDED, FREELANCER_ENDED, DISPUTE = range(4)
 _CAUSE_BUDGET, _CAUSE_DIRECTION, _CAUSE_PERFORMANCE, _CAUSE_DISHONEST, _CAUSE_QUIT = range(1, 6)
+_RECENT_PAIRS_MAX = 4096  # recent (freelancer, client) pairs kept apart before a merge
 _EARN_WINDOW = 52  # weeks of the rolling earnings used by Top Rated
 _GOLDEN_FRACTION = (5 ** 0.5 - 1) / 2  # Weyl sequence step for freelancer categories
 
@@ -238,7 +239,9 @@ class MarketplaceModel(mesa.Model):
         self.active_idx = np.empty(0, np.int64)
         self._pair_keys = np.empty(0, np.int64)  # sorted (freelancer x n_clients + client)
         self._pair_values = np.empty(0, np.int64)
-        self._n_pairs = 0  # sorted indices of freelancers on the platform
+        self._recent_pair_keys = np.empty(0, np.int64)  # sorted, merged in at _RECENT_PAIRS_MAX
+        self._recent_pair_values = np.empty(0, np.int64)
+        self._n_pairs = 0  # pair ids handed out so far
         self._tr_bits = np.zeros(self.freelancer_state.allocated, np.uint32)
         self._trp_bar_usd = np.zeros(0)  # each freelancer's Top Rated Plus bar (by_category)
         self._trp_bar_table: tuple[np.ndarray, np.ndarray] | None = None  # (bars, upper shares)
@@ -552,20 +555,34 @@ class MarketplaceModel(mesa.Model):
         self._last_choice = (open_jobs, f, j, choice)
 
     def _pair_ids(self, freelancer: np.ndarray, client: np.ndarray) -> np.ndarray:
-        """One integer id per (freelancer, client) relationship (new pairs get new ids)."""
+        """One integer id per (freelancer, client) relationship (new pairs get new ids, in the
+        order of their keys). Known pairs sit in two sorted tables, a large one and a small one
+        of recent pairs that is merged into the large one when it fills: inserting a week's
+        new pairs into the large table each time cost more than the lookups."""
         keys = freelancer.astype(np.int64) * np.int64(self.client_state.n) + client
-        known = self._pair_keys
-        pos = np.searchsorted(known, keys)
-        found = pos < known.size
-        found[found] = known[pos[found]] == keys[found]
-        if not found.all():
-            new = np.unique(keys[~found])
-            at = np.searchsorted(known, new)
-            self._pair_keys = np.insert(known, at, new)
-            self._pair_values = np.insert(self._pair_values, at, np.arange(
-                self._n_pairs, self._n_pairs + new.size))
+        ids = np.full(keys.size, -1, np.int64)
+        for table, values in ((self._pair_keys, self._pair_values),
+                              (self._recent_pair_keys, self._recent_pair_values)):
+            if table.size:
+                pos = np.minimum(np.searchsorted(table, keys), table.size - 1)
+                hit = table[pos] == keys
+                ids[hit] = values[pos[hit]]
+        miss = np.flatnonzero(ids < 0)
+        if miss.size:
+            new, inverse = np.unique(keys[miss], return_inverse=True)
+            new_ids = np.arange(self._n_pairs, self._n_pairs + new.size)
             self._n_pairs += new.size
-        return self._pair_values[np.searchsorted(self._pair_keys, keys)]
+            ids[miss] = new_ids[inverse]
+            at = np.searchsorted(self._recent_pair_keys, new)
+            self._recent_pair_keys = np.insert(self._recent_pair_keys, at, new)
+            self._recent_pair_values = np.insert(self._recent_pair_values, at, new_ids)
+            if self._recent_pair_keys.size >= _RECENT_PAIRS_MAX:
+                at = np.searchsorted(self._pair_keys, self._recent_pair_keys)
+                self._pair_keys = np.insert(self._pair_keys, at, self._recent_pair_keys)
+                self._pair_values = np.insert(self._pair_values, at, self._recent_pair_values)
+                self._recent_pair_keys = np.empty(0, np.int64)
+                self._recent_pair_values = np.empty(0, np.int64)
+        return ids
 
     def _hire(self, w: int, jobs: dict[str, np.ndarray], job_idx: np.ndarray,
               freelancer: np.ndarray, rehire: bool) -> None:
