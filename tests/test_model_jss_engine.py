@@ -1,5 +1,8 @@
 """The incremental JSS engine gives bit-identical runs to the full computation (issue 15).
 
+The incremental engine keeps the JSS window sums (``scoring.WindowSums``) and the client-flag
+counts (``scoring.FlagCounts``) current by events; the full one recomputes both from all contracts.
+
 Every output table of a small run is fingerprinted (a hash of all its values, column names and
 dtypes) under each rule era, with the removal perk on and off, chasers, client flagging and
 disputes active; the incremental run (default) must match the reference run

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from marketplace.scoring import (
+    FlagCounts,
     Outcome,
     PerkState,
     classify_outcomes,
@@ -145,6 +146,55 @@ def test_flagged_client_feedback_stops_counting():
                                np.full(3, 100.0), contract_client_flagged(c, ends, flagged, fw, R),
                                None, R)
     assert list(out) == [X, X, N]
+
+
+@pytest.mark.parametrize("era", ["upwork-2015", "upwork-2023"])
+def test_flag_counts_give_the_flags_of_the_full_count_at_every_update(era):
+    """Contracts added as they end, aged out past the lookback: at every update the flags and
+    flag weeks equal flag_clients over every contract ended so far (a short lookback so that
+    many age out; harsh raters and poorly rated clients both present)."""
+    rules = get_rules(era, flag_lookback_weeks=12, flag_min_contracts=3, flag_min_ratings=3)
+    rng = np.random.default_rng(5)
+    n_clients, weeks = 40, 80
+    harsh = rng.random(n_clients) < 0.3
+    c_all, e_all, p_all, s_all, r_all = [], [], [], [], []
+    counts = FlagCounts(rules, n_clients)
+    full = (None, None)
+    incr = (None, None)
+    n_flagged = 0
+    for w in range(0, weeks, 2):
+        k = int(rng.integers(5, 25))
+        c = rng.integers(0, n_clients, k)
+        ends = rng.integers(max(w - 1, 0), w + 1, k).astype(float)  # ended since last update
+        private = np.where(harsh[c], rng.integers(0, 5, k), rng.integers(5, 11, k)).astype(float)
+        private[rng.random(k) < 0.2] = np.nan
+        stars = np.where(harsh[c], 2.0, 5.0)
+        rating = np.where(rng.random(k) < 0.7, np.where(harsh[c], 1.0, 4.0), np.nan)
+        order = np.argsort(ends, kind="stable")
+        counts.add(c[order], ends[order], private[order], stars[order], rating[order])
+        for lst, x in zip((c_all, e_all, p_all, s_all, r_all), (c, ends, private, stars, rating),
+                          strict=True):
+            lst.append(x)
+        full = flag_clients(np.concatenate(c_all), np.concatenate(e_all),
+                            np.concatenate(p_all), np.concatenate(s_all), week=w,
+                            n_clients=n_clients, rules=rules, flagged=full[0],
+                            flagged_week=full[1], rating_by_freelancer=np.concatenate(r_all))
+        incr = counts.flag(w, incr[0], incr[1])
+        assert np.array_equal(incr[0], full[0])
+        np.testing.assert_array_equal(incr[1], full[1])
+        n_flagged = int(full[0].sum())
+    assert 0 < n_flagged < n_clients
+
+
+def test_flag_counts_refuse_what_they_cannot_count_exactly():
+    counts = FlagCounts(R, 3)
+    with pytest.raises(ValueError, match="whole stars"):
+        counts.add([0], [4.0], [9.0], [5.0], [4.5])
+    with pytest.raises(ValueError, match="whole weeks"):
+        counts.add([0], [np.nan], [9.0], [5.0], [4.0])
+    counts.add([0], [6.0], [9.0], [5.0], [4.0])
+    with pytest.raises(ValueError, match="order of end week"):
+        counts.add([1], [5.0], [9.0], [5.0], [4.0])
 
 
 def test_flat_fee_is_ten_percent():

@@ -193,10 +193,11 @@ class MarketplaceModel(mesa.Model):
         params: the run's parameters (defaults if None).
         rng: seed (int), ``SeedSequence`` or ``Generator`` for every random draw.
         snapshot_every_weeks: freelancer snapshots every K weeks (0 = only the final one).
-        jss_engine: 'incremental' (default: window sums updated by events,
-            ``scoring.WindowSums``) or 'full' (every window recomputed from all contracts at each
-            update: the reference). Both give bit-identical outputs; a rule set the incremental
-            engine does not support (weights not multiples of 1/4) always uses 'full'.
+        jss_engine: 'incremental' (default: window sums and client-flag counts updated by
+            events, ``scoring.WindowSums`` and ``scoring.FlagCounts``) or 'full' (every window
+            and every client's counts recomputed from all contracts at each update: the
+            reference). Both give bit-identical outputs; a rule set the incremental engine does
+            not support (weights not multiples of 1/4) scores the JSS the 'full' way.
         **overrides: dotted-path parameter overrides applied with ``ModelParams.with_overrides``
             (e.g. ``n_freelancers=500`` or ``**{"clients.second_tab_prob": 0.2}``).
     """
@@ -252,6 +253,8 @@ class MarketplaceModel(mesa.Model):
         self._add_freelancers(n_f)
 
         self._client_flagged_week = np.full(n_c, np.nan)
+        self._flag_counts = (scoring.FlagCounts(self.rules, n_c) if jss_engine == "incremental"
+                             and self.rules.client_flagging else None)
         self._perk_state = None
         self._badge_week: float | None = None
         self._large_contract: np.ndarray | None = None
@@ -666,10 +669,19 @@ class MarketplaceModel(mesa.Model):
         fr, cl, pair = ct.freelancer[ids], ct.client[ids], ct.pair[ids]  # gathered once
         if self.rules.client_flagging:
             before = cs.flagged[: cs.n].copy()
-            flagged, flagged_week = scoring.flag_clients(
-                cl, end_week, ct.private_score[ids], ct.public_stars[ids],
-                week=w, n_clients=cs.n, rules=self.rules, flagged=before,
-                flagged_week=self._client_flagged_week, rating_by_freelancer=ct.client_rating[ids])
+            if self._flag_counts is not None:  # incremental: the contracts ended since the last
+                if self._ended_since_update:   # update enter, those past the lookback leave
+                    new = np.concatenate(self._ended_since_update)
+                    self._flag_counts.add(ct.client[new], ct.end_week[new], ct.private_score[new],
+                                          ct.public_stars[new], ct.client_rating[new])
+                flagged, flagged_week = self._flag_counts.flag(w, before,
+                                                               self._client_flagged_week)
+            else:
+                flagged, flagged_week = scoring.flag_clients(
+                    cl, end_week, ct.private_score[ids], ct.public_stars[ids], week=w,
+                    n_clients=cs.n, rules=self.rules, flagged=before,
+                    flagged_week=self._client_flagged_week,
+                    rating_by_freelancer=ct.client_rating[ids])
             cs.flagged[: cs.n] = flagged
             self._client_flagged_week = flagged_week
             cs.flagged_week[: cs.n] = np.where(np.isnan(flagged_week), -1, flagged_week)

@@ -18,6 +18,8 @@ A flag is permanent. From then on the client's contracts are excluded from every
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from .outcomes import feedback_class
@@ -89,3 +91,90 @@ def contract_client_flagged(client_idx, end_week, flagged, flagged_week, rules: 
         fw = np.asarray(flagged_week, dtype=np.float64)[c]
         out &= np.isnan(ew) | (ew >= fw)
     return out
+
+
+class FlagCounts:
+    """``flag_clients`` kept current by events: per-client counts over the lookback.
+
+    ``flag_clients`` counts, at each update, every contract that ended within the lookback. Those
+    counts change only when a contract ends (it enters) or when it ends ``flag_lookback_weeks``
+    before the update (it leaves), and what a contract adds (its client's feedback class, the
+    freelancer's rating of the client) is fixed once it has ended; so ``add`` takes contracts as
+    they end and ``flag`` first takes out those that aged out, then applies the same rule. Counts
+    and rating totals are sums of whole numbers, exact in float64 in any order, so the flags are
+    bit-identical to ``flag_clients`` on the same contracts (as long as ratings are whole stars,
+    which ``add`` checks).
+    """
+
+    def __init__(self, rules: RuleSet, n_clients: int) -> None:
+        self.rules = rules
+        m = int(n_clients)
+        self.n_rated = np.zeros(m)  # contracts with feedback (a feedback class)
+        self.n_negative = np.zeros(m)
+        self.n_ratings = np.zeros(m)  # the freelancers' ratings of the client
+        self.rating_total = np.zeros(m)
+        # each added batch of contracts by end week, oldest first, until it ages out
+        self._by_week: collections.deque[tuple[int, tuple[np.ndarray, ...]]] = collections.deque()
+
+    def _count(self, parts: tuple[np.ndarray, ...], sign: float) -> None:
+        c, rated, negative, has_rating, rating = parts
+        m = self.n_rated.size
+        self.n_rated += sign * np.bincount(c, weights=rated, minlength=m)[:m]
+        self.n_negative += sign * np.bincount(c, weights=negative, minlength=m)[:m]
+        if has_rating is not None:
+            self.n_ratings += sign * np.bincount(c, weights=has_rating, minlength=m)[:m]
+            self.rating_total += sign * np.bincount(c, weights=rating, minlength=m)[:m]
+
+    def add(self, client_idx, end_week, private_score, public_stars,
+            rating_by_freelancer=None) -> None:
+        """Contracts that have ended (``end_week`` whole weeks, none NaN) enter the counts."""
+        c = np.asarray(client_idx, dtype=np.int64)
+        if c.size == 0:
+            return
+        ew = np.asarray(end_week, dtype=np.float64)
+        if np.isnan(ew).any() or not np.array_equal(ew, np.round(ew)):
+            raise ValueError("FlagCounts.add: end_week must be whole weeks of ended contracts")
+        cls = feedback_class(private_score, public_stars, self.rules)
+        rated = cls >= 0
+        has = rating = None
+        if rating_by_freelancer is not None:
+            r = np.asarray(rating_by_freelancer, dtype=np.float64)
+            has = ~np.isnan(r)
+            rating = np.where(has, r, 0.0)
+            if not np.array_equal(rating, np.round(rating)):
+                raise ValueError("FlagCounts.add: ratings must be whole stars (exact sums)")
+        weeks = ew.astype(np.int64)
+        if self._by_week and weeks.min() < self._by_week[-1][0]:
+            raise ValueError("FlagCounts.add: contracts must be added in order of end week")
+        for week in np.unique(weeks):
+            sel = weeks == week
+            parts = (c[sel], rated[sel], rated[sel] & (cls[sel] == 2),
+                     None if has is None else has[sel], None if rating is None else rating[sel])
+            self._count(parts, 1.0)
+            self._by_week.append((int(week), parts))
+
+    def flag(self, week: float, flagged=None, flagged_week=None) -> tuple[np.ndarray, np.ndarray]:
+        """``flag_clients`` at ``week`` over the contracts added so far (weeks must not go back;
+        contracts are added before the first update that counts them)."""
+        rules = self.rules
+        m = self.n_rated.size
+        flagged = np.zeros(m, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
+        flagged_week = (np.full(m, np.nan) if flagged_week is None
+                        else np.asarray(flagged_week, dtype=np.float64))
+        if not rules.client_flagging:
+            return flagged, flagged_week
+        by_week = self._by_week
+        while by_week:
+            added_week, parts = by_week[0]
+            if week - added_week < rules.flag_lookback_weeks:
+                break
+            self._count(parts, -1.0)
+            by_week.popleft()
+        harsh = (self.n_rated >= rules.flag_min_contracts) & (
+            self.n_negative >= rules.flag_min_negative_share * self.n_rated)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = self.rating_total / self.n_ratings
+        new = harsh | ((self.n_ratings >= rules.flag_min_ratings)
+                       & (mean <= rules.flag_max_mean_rating))
+        new &= ~flagged
+        return flagged | new, np.where(new, float(week), flagged_week)
