@@ -8,6 +8,7 @@ model's science.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -113,6 +114,8 @@ def test_results_layout_and_provenance(tmp_path):
     assert len(manifest["git"]["commit"]) == 40 and isinstance(manifest["git"]["dirty"], bool)
     for lib in ("python", "mesa", "numpy", "pandas"):
         assert manifest["versions"][lib]
+    cpu = manifest["sessions"][-1]["cpu"]  # the SIMD paths numpy used (last-bit differences)
+    assert cpu["machine"] and isinstance(cpu["numpy_simd_dispatched"], list)
     assert manifest["started_at"] <= manifest["finished_at"]
     assert manifest["tool"] == store.TOOL and manifest["schema"] == store.SCHEMA
     assert "runs" not in manifest  # per-run status lives in the run folders
@@ -438,3 +441,21 @@ def test_pool_workers_exit_when_the_sweep_process_is_killed(tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(session, signal.SIGKILL)
+
+
+def test_cpu_features_record_the_simd_paths_numpy_uses():
+    """With numpy's dispatched SIMD paths switched off (as on a CPU without them) the record
+    says so: it reports what numpy uses, not what the CPU could do."""
+    code = ("import json; from marketplace.runner import store; "
+            "print(json.dumps(store.cpu_features()))")
+    here = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                     text=True, check=True).stdout)
+    if "numpy_simd_dispatched" not in here:
+        pytest.skip("this numpy does not expose its CPU dispatch")
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(here["numpy_simd_dispatched"])}
+    limited = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                        text=True, check=True, env=env).stdout)
+    assert limited["machine"] == here["machine"]
+    assert limited["numpy_simd_baseline"] == here["numpy_simd_baseline"]
+    assert limited["numpy_simd_dispatched"] == []
+

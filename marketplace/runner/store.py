@@ -439,6 +439,28 @@ def git_state(path: str | Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
+def cpu_features() -> dict[str, Any]:
+    """The CPU architecture and the SIMD code paths numpy uses on it.
+
+    numpy chooses its vectorized ``exp``/``log`` (and other) loops by CPU, and they can differ
+    in the last bit from one instruction set to another (numpy issue #26117), so the same config
+    and seed can give float columns that differ in their last bits on a machine with other SIMD
+    extensions (README, Reproducibility). Recorded so that such a difference can be traced.
+    """
+    info: dict[str, Any] = {"machine": platform.machine()}
+    try:  # the names numpy.show_runtime() reads
+        from numpy._core._multiarray_umath import (
+            __cpu_baseline__,
+            __cpu_dispatch__,
+            __cpu_features__,
+        )
+    except ImportError:  # another numpy layout: the architecture alone
+        return info
+    info["numpy_simd_baseline"] = list(__cpu_baseline__)
+    info["numpy_simd_dispatched"] = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    return info
+
+
 def provenance(extra_packages: Iterable[str] = ()) -> dict[str, Any]:
     versions = {"python": platform.python_version()}
     for dist in ("mesa", "numpy", "pandas", "pyarrow", "scipy", "pydantic", *extra_packages):
@@ -448,5 +470,6 @@ def provenance(extra_packages: Iterable[str] = ()) -> dict[str, Any]:
         "git": git_state(),
         "versions": versions,
         "platform": platform.platform(),
+        "cpu": cpu_features(),
         "python_executable": sys.executable,
     }
