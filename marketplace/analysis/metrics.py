@@ -907,26 +907,11 @@ def _one_negative(contracts: pd.DataFrame | None, scored: pd.DataFrame, params: 
             notes.add(m, "no contract table" if contracts is None else "no scored freelancers")
         return {}, None
     from marketplace.scoring import Outcome, job_success_scores
-    from marketplace.scoring.outcomes import OUTCOME_NAMES, REASONS
 
     rules = _rules_for(params)
-    ids = scored["freelancer_id"].to_numpy()
-    hist = contracts.loc[contracts["freelancer_id"].isin(ids)]
-    end = _num(hist, "end_week")  # NaN = ongoing: the engine dates it at the scoring week
-    outcome = _codes(hist["outcome"], OUTCOME_NAMES)
-    running = np.isnan(end) & np.isnan(outcome)
-    if running.any():
-        outcome[running] = _running_outcomes(hist.loc[running], rules)
-    weight = _num(hist, "weight")
-    keep = ~(np.isnan(outcome) | np.isnan(weight))
-    hist, end, outcome, weight = hist.loc[keep], end[keep], outcome[keep], weight[keep]
-    reason = (_codes(hist["exclusion_reason"], REASONS)
-              if "exclusion_reason" in hist.columns else None)
-
-    id_index = pd.Index(ids)
-    f_idx = id_index.get_indexer(hist["freelancer_id"]).astype(np.int64)
-    c_codes = pd.factorize(hist["client_id"])[0].astype(np.int64)
-    n = len(ids)
+    # end NaN = ongoing: the engine dates it at the scoring week
+    _, f_idx, c_codes, end, outcome, weight, reason = _history(contracts, scored, rules)
+    n = len(scored)
     week = float(final_week)
 
     def score(extra: bool) -> Any:
