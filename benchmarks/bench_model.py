@@ -125,6 +125,12 @@ def main() -> None:
     print(f"Machine: {os.cpu_count()} CPUs; load average (1, 5, 15 min) before "
           f"{', '.join(f'{x:.1f}' for x in load_before)}, after "
           f"{', '.join(f'{x:.1f}' for x in load_after)}; JSS engine: {JSS_ENGINE}")
+    from marketplace.runner.store import cpu_features
+
+    cpu = cpu_features()  # numpy's SIMD paths change its speed (and last bits) from CPU to CPU
+    print(f"CPU: {cpu['machine']}; numpy SIMD paths: baseline "
+          f"{' '.join(cpu.get('numpy_simd_baseline', [])) or '?'}, dispatched "
+          f"{' '.join(cpu.get('numpy_simd_dispatched', [])) or 'none'}")
     print(f"Market model, default parameters, {WEEKS} weeks (best of {args.repeats}):")
     print(f"{'freelancers':>12} {'wall s':>8} {'cpu s':>8} {'fw/s wall':>12} {'fw/s cpu':>12}"
           f" {'active fw/s':>12} {'contracts':>10} {'peak RSS MB':>12}")
