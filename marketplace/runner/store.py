@@ -445,7 +445,7 @@ def cpu_features() -> dict[str, Any]:
     numpy chooses its vectorized ``exp``/``log`` (and other) loops by CPU, and they can differ
     in the last bit from one instruction set to another (numpy issue #26117), so the same config
     and seed can give float columns that differ in their last bits on a machine with other SIMD
-    extensions (README, Reproducibility). Recorded so that such a difference can be traced.
+    extensions (README, *Across machines*). Recorded so that such a difference can be traced.
     """
     info: dict[str, Any] = {"machine": platform.machine()}
     try:  # the names numpy.show_runtime() reads

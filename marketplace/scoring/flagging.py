@@ -47,12 +47,7 @@ def flag_clients(
     previous state (None = no client flagged yet).
     """
     m = int(n_clients)
-    flagged = np.zeros(m, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
-    flagged_week = (np.full(m, np.nan) if flagged_week is None
-                    else np.asarray(flagged_week, dtype=np.float64))
-    if flagged.size < m:
-        flagged = np.concatenate([flagged, np.zeros(m - flagged.size, dtype=bool)])
-        flagged_week = np.concatenate([flagged_week, np.full(m - flagged_week.size, np.nan)])
+    flagged, flagged_week = _previous_flags(flagged, flagged_week, m)
     if not rules.client_flagging:
         return flagged, flagged_week
 
@@ -63,22 +58,40 @@ def flag_clients(
     rated = recent & (cls >= 0)
     n_rated = np.bincount(c, weights=rated, minlength=m)[:m]
     n_negative = np.bincount(c, weights=rated & (cls == 2), minlength=m)[:m]
-    harsh = (n_rated >= rules.flag_min_contracts) & (
-        n_negative >= rules.flag_min_negative_share * n_rated)
-    new = harsh
+    n_r = total = None
     if rating_by_freelancer is not None:
         r = np.asarray(rating_by_freelancer, dtype=np.float64)
         has = recent & ~np.isnan(r)
         n_r = np.bincount(c, weights=has, minlength=m)[:m]
         total = np.bincount(c, weights=np.where(has, r, 0.0), minlength=m)[:m]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / n_r
-        new = new | ((n_r >= rules.flag_min_ratings) & (mean <= rules.flag_max_mean_rating))
-    new &= ~flagged
-    flagged = flagged | new
-    flagged_week = np.where(new, float(week), flagged_week)
+    return _apply_flag_rule(n_rated, n_negative, n_r, total, week, flagged, flagged_week, rules)
+
+
+def _previous_flags(flagged, flagged_week, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The previous flag state for ``m`` clients (None = no client flagged yet; clients added
+    since are not flagged)."""
+    flagged = np.zeros(m, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
+    flagged_week = (np.full(m, np.nan) if flagged_week is None
+                    else np.asarray(flagged_week, dtype=np.float64))
+    if flagged.size < m:
+        flagged = np.concatenate([flagged, np.zeros(m - flagged.size, dtype=bool)])
+        flagged_week = np.concatenate([flagged_week, np.full(m - flagged_week.size, np.nan)])
     return flagged, flagged_week
 
+
+def _apply_flag_rule(n_rated, n_negative, n_ratings, rating_total, week: float, flagged,
+                     flagged_week, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """The flag rule on each client's counts over the lookback (see the module docstring):
+    harsh rater or poorly rated (``n_ratings`` None = the freelancers' ratings are not used);
+    a flag is permanent and keeps its week."""
+    new = (n_rated >= rules.flag_min_contracts) & (
+        n_negative >= rules.flag_min_negative_share * n_rated)
+    if n_ratings is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = rating_total / n_ratings
+        new = new | ((n_ratings >= rules.flag_min_ratings) & (mean <= rules.flag_max_mean_rating))
+    new &= ~flagged
+    return flagged | new, np.where(new, float(week), flagged_week)
 
 def contract_client_flagged(client_idx, end_week, flagged, flagged_week, rules: RuleSet):
     """Per contract: its client's feedback no longer counts (input ``client_flagged`` of
@@ -157,10 +170,7 @@ class FlagCounts:
         """``flag_clients`` at ``week`` over the contracts added so far (weeks must not go back;
         contracts are added before the first update that counts them)."""
         rules = self.rules
-        m = self.n_rated.size
-        flagged = np.zeros(m, dtype=bool) if flagged is None else np.asarray(flagged, dtype=bool)
-        flagged_week = (np.full(m, np.nan) if flagged_week is None
-                        else np.asarray(flagged_week, dtype=np.float64))
+        flagged, flagged_week = _previous_flags(flagged, flagged_week, self.n_rated.size)
         if not rules.client_flagging:
             return flagged, flagged_week
         by_week = self._by_week
@@ -170,11 +180,5 @@ class FlagCounts:
                 break
             self._count(parts, -1.0)
             by_week.popleft()
-        harsh = (self.n_rated >= rules.flag_min_contracts) & (
-            self.n_negative >= rules.flag_min_negative_share * self.n_rated)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = self.rating_total / self.n_ratings
-        new = harsh | ((self.n_ratings >= rules.flag_min_ratings)
-                       & (mean <= rules.flag_max_mean_rating))
-        new &= ~flagged
-        return flagged | new, np.where(new, float(week), flagged_week)
+        return _apply_flag_rule(self.n_rated, self.n_negative, self.n_ratings, self.rating_total,
+                                week, flagged, flagged_week, rules)
