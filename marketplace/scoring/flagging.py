@@ -93,6 +93,7 @@ def _apply_flag_rule(n_rated, n_negative, n_ratings, rating_total, week: float, 
     new &= ~flagged
     return flagged | new, np.where(new, float(week), flagged_week)
 
+
 def contract_client_flagged(client_idx, end_week, flagged, flagged_week, rules: RuleSet):
     """Per contract: its client's feedback no longer counts (input ``client_flagged`` of
     ``classify_outcomes``). With ``rules.flag_retroactive`` False only contracts ending (or still
